@@ -1,0 +1,34 @@
+# layerwise: does greedy layer-wise pretraining make deep networks train better?
+#
+#   snakemake --cores all                                  # default profile (config/default.yaml)
+#   snakemake --cores all --configfile config/smoke.yaml   # a few minutes, for CI
+#   snakemake --profile profiles/slurm --configfile config/paper.yaml   # the papers' scale, on SLURM
+#
+# Data flows one way: config -> data sets -> pretrained stacks -> fine-tuned populations
+# -> one tidy results table -> MLflow import + tables, figures and the HTML/PDF report.
+# The grid (which jobs exist) is decided in one place: layerwise.grid.
+
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+if not workflow.overwrite_configfiles:
+
+    configfile: str(Path(workflow.basedir) / "config" / "default.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/finetune.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/track.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,152 @@
+"""Expand a validated study config into jobs and members: the ONE place the DAG's shape is decided.
+
+The experiment of Larochelle et al. (JMLR 2009, sec. 6) crosses data sets, depth (1-4 hidden layers),
+initialisation (random, autoencoder, denoising autoencoder, RBM) and hyperparameter candidates, and
+reports, per seed, the candidate with the best validation error. Here:
+
+* a *pretraining job* is one (data set, method, pretraining candidate, hidden width): it trains one
+  greedy stack of ``max(depths)`` layers per seed (a population over seeds); shallower nets reuse
+  its first d layers. ``none`` is a job too: it writes the random initial stacks, so every fine-tuning
+  member starts from a stack file whatever its strategy.
+* a *fine-tuning job* is one (data set, depth, hidden width[, pretraining]) -- all of its members have
+  the same shapes, so they train together as one population. Members differ in initial weights,
+  learning rate, dropout and seed.
+
+Seeds are paired across strategies (the same seed gives the same fine-tuning data order and output
+layer initialisation whatever the pretraining), which makes method comparisons less noisy.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+PRETRAIN_KEYS = {"ae": ("lr", "epochs"), "dae": ("lr", "epochs", "corruption_level"),
+                 "rbm": ("lr", "epochs", "cd_k")}
+_SHORT = {"lr": "lr", "epochs": "e", "corruption_level": "c", "cd_k": "k"}
+
+
+@dataclass(frozen=True)
+class PretrainJob:
+    dataset: str
+    method: str
+    pretrain_id: str          # e.g. "h1000-lr0.01-e10-k1", "h1000" for none
+    n_hidden: int
+    n_layers: int             # depth of the deepest net of the grid
+    seeds: tuple[int, ...]
+    settings: dict = field(hash=False, compare=False)   # method settings of this candidate
+
+    @property
+    def path(self) -> str:
+        return f"pretrain/{self.dataset}/{self.method}/{self.pretrain_id}"
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: str
+    pretraining: str
+    pretrain_id: str
+    candidate: str            # fine-tuning candidate id (same across seeds)
+    dropout: bool
+    seed: int
+    lr: float
+    seed_index: int           # index of this seed in the pretraining job's population
+    pretrain_settings: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class FinetuneJob:
+    dataset: str
+    depth: int
+    n_hidden: int
+    group: str                # "h{n_hidden}-all" or "h{n_hidden}-{method}"
+    members: tuple[Member, ...]
+
+    @property
+    def path(self) -> str:
+        return f"finetune/{self.dataset}/d{self.depth}/{self.group}"
+
+    @property
+    def pretrain_paths(self) -> list[str]:
+        seen = {f"pretrain/{self.dataset}/{m.pretraining}/{m.pretrain_id}" for m in self.members}
+        return sorted(seen)
+
+
+def _fmt(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def pretrain_candidates(cfg: dict, method: str) -> list[dict]:
+    """The product of the list-valued pretraining settings of ``method`` (one dict per candidate)."""
+    if method == "none":
+        return [{}]
+    section = cfg["pretrain"][method]
+    keys = PRETRAIN_KEYS[method]
+    fixed = {k: v for k, v in section.items() if k not in keys}
+    out = []
+    for values in itertools.product(*(section[k] for k in keys)):
+        cand = dict(zip(keys, values))
+        cand.update(fixed)
+        cand["batch_size"] = cfg["pretrain"]["batch_size"]
+        out.append(cand)
+    return out
+
+
+def pretrain_id(method: str, n_hidden: int, cand: dict) -> str:
+    parts = [f"h{n_hidden}"] + [f"{_SHORT[k]}{_fmt(cand[k])}" for k in PRETRAIN_KEYS.get(method, ())]
+    return "-".join(parts)
+
+
+def pretrain_jobs(cfg: dict) -> list[PretrainJob]:
+    grid = cfg["grid"]
+    n_layers = max(grid["depths"])
+    jobs = []
+    for dataset, method, width in itertools.product(
+        grid["datasets"], grid["pretraining"], cfg["model"]["n_hidden"]
+    ):
+        for cand in pretrain_candidates(cfg, method):
+            jobs.append(PretrainJob(dataset, method, pretrain_id(method, width, cand), width,
+                                    n_layers, tuple(grid["seeds"]), cand))
+    return jobs
+
+
+def _members(cfg: dict, dataset: str, width: int, methods: list[str]) -> list[Member]:
+    grid, out = cfg["grid"], []
+    for method in methods:
+        for cand in pretrain_candidates(cfg, method):
+            pid = pretrain_id(method, width, cand)
+            for lr, dropout in itertools.product(cfg["finetune"]["lr"], grid["dropout"]):
+                candidate = f"{pid}-ft{_fmt(lr)}"
+                for i, seed in enumerate(grid["seeds"]):
+                    mid = f"{method}.{candidate}.do{int(dropout)}.s{seed}"
+                    out.append(Member(mid, method, pid, candidate, dropout, seed, float(lr), i, cand))
+    return out
+
+
+def finetune_jobs(cfg: dict) -> list[FinetuneJob]:
+    grid = cfg["grid"]
+    by_method = grid["grain"] == "dataset-depth-method"
+    groups = [[m] for m in grid["pretraining"]] if by_method else [list(grid["pretraining"])]
+    jobs = []
+    for dataset, depth, width in itertools.product(
+        grid["datasets"], grid["depths"], cfg["model"]["n_hidden"]
+    ):
+        for methods in groups:
+            name = f"h{width}-{methods[0] if by_method else 'all'}"
+            members = tuple(_members(cfg, dataset, width, methods))
+            jobs.append(FinetuneJob(dataset, depth, width, name, members))
+    return jobs
+
+
+def find_pretrain_job(cfg: dict, dataset: str, method: str, pid: str) -> PretrainJob:
+    for job in pretrain_jobs(cfg):
+        if (job.dataset, job.method, job.pretrain_id) == (dataset, method, pid):
+            return job
+    raise KeyError(f"no pretraining job {dataset}/{method}/{pid} in this config")
+
+
+def find_finetune_job(cfg: dict, dataset: str, depth: int, group: str) -> FinetuneJob:
+    for job in finetune_jobs(cfg):
+        if (job.dataset, job.depth, job.group) == (dataset, int(depth), group):
+            return job
+    raise KeyError(f"no fine-tuning job {dataset}/d{depth}/{group} in this config")

@@ -1,0 +1,72 @@
+"""Evaluation as the papers do it (Larochelle et al. 2007, sec. 4; JMLR 2009, sec. 6).
+
+* error rate = fraction of misclassified examples;
+* the 95% interval is the normal approximation to the binomial, 1.96 sqrt(p (1 - p) / n_test)
+  (the papers print it as "p +- half-width", e.g. 2.71% +- 0.14 on n_test = 50000);
+* model selection: for each seed, the hyperparameter candidate with the lowest validation error is
+  selected and its test error is reported. Ties go to the candidate listed first (stable order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SELECTION_KEYS = ["dataset", "depth", "pretraining", "dropout", "seed"]
+
+
+def error_rate(predicted: np.ndarray, target: np.ndarray) -> float:
+    """Fraction of positions where ``predicted != target``; shapes must match."""
+    predicted, target = np.asarray(predicted), np.asarray(target)
+    if predicted.shape != target.shape or predicted.size == 0:
+        raise ValueError(f"need equal, non-empty shapes, got {predicted.shape} and {target.shape}")
+    return float(np.mean(predicted != target))
+
+
+def binomial_ci95(p, n):
+    """Half-width of the 95% normal-approximation binomial interval, same unit as ``p``.
+
+    ``p`` in [0, 1] (array or scalar), ``n`` the number of test examples.
+    """
+    p = np.asarray(p, dtype=float)
+    n = np.asarray(n, dtype=float)
+    if np.any(n <= 0):
+        raise ValueError("n must be positive")
+    return 1.96 * np.sqrt(p * (1.0 - p) / n)
+
+
+def select_best(table: pd.DataFrame, keys: list[str] | None = None) -> pd.Series:
+    """Boolean mask: the row with the lowest ``valid_error`` within each group of ``keys``.
+
+    Diverged rows (NaN valid error) are never selected; a group where every row diverged has no
+    selected row, so it appears as "diverged" downstream rather than as a number.
+    """
+    keys = SELECTION_KEYS if keys is None else keys
+    missing = [k for k in keys + ["valid_error"] if k not in table.columns]
+    if missing:
+        raise KeyError(f"results table lacks columns {missing}")
+    mask = pd.Series(False, index=table.index)
+    finite = table[np.isfinite(table["valid_error"].astype(float))]
+    if finite.empty:
+        return mask
+    # idxmin keeps the first of equal minima: ties go to the earliest listed candidate
+    best = finite.groupby(keys, sort=False, dropna=False)["valid_error"].idxmin()
+    mask.loc[best.values] = True
+    return mask
+
+
+def summarize_selected(table: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, depth, pretraining, dropout): mean test error over seeds of the selected members,
+    its binomial 95% half-width at the mean, the standard deviation across seeds and the seed count."""
+    sel = table[table["selected"].astype(bool)]
+    keys = ["dataset", "depth", "pretraining", "dropout"]
+    agg = sel.groupby(keys, sort=True).agg(
+        test_error=("test_error", "mean"),
+        test_error_std=("test_error", "std"),
+        train_error=("train_error", "mean"),
+        valid_error=("valid_error", "mean"),
+        n_seeds=("seed", "nunique"),
+        n_test=("n_test", "first"),
+    )
+    agg["test_ci95"] = binomial_ci95(agg["test_error"], agg["n_test"])
+    return agg.reset_index()

@@ -1,0 +1,11 @@
+"""Adapter: the study's tidy results table (layerwise.results.write_study_tables)."""
+
+from pathlib import Path
+
+from layerwise.joblog import job_logger
+from layerwise.results import write_study_tables
+
+job_logger(snakemake.log[0])
+write_study_tables(snakemake.params.cfg, [Path(d) for d in snakemake.params.dirs],
+                   [Path(p) for p in snakemake.input.records], Path(snakemake.output.results),
+                   Path(snakemake.output.history), Path(snakemake.output.provenance))
