@@ -1,0 +1,83 @@
+"""Config validation: every profile is valid; typos, wrong types and out-of-range values are refused
+with a message naming the key and the legal values; defaults are filled in."""
+
+from pathlib import Path
+
+import pytest
+
+from layerwise.config import ConfigError, deep_merge, load_config, read_yaml, validate_config
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILES = ["smoke", "default", "paper"]
+
+
+@pytest.fixture
+def smoke():
+    return read_yaml(ROOT / "config" / "smoke.yaml")
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_profiles_are_valid_and_complete(profile):
+    cfg = load_config(ROOT / "config" / f"{profile}.yaml")
+    assert cfg["study"] == profile
+    # defaults filled in, all the way down
+    assert cfg["finetune"]["patience"] >= 1
+    assert cfg["resources"]["finetune"]["gpu"] >= 0
+    assert set(cfg["grid"]["datasets"]) <= set(cfg["data"]["datasets"])
+
+
+def test_default_profile_covers_the_four_core_data_sets_at_paper_sizes():
+    cfg = load_config(ROOT / "config" / "default.yaml")
+    assert cfg["grid"]["datasets"] == ["mnist-basic", "mnist-rot", "rectangles", "convex"]
+    sizes = {k: (v["n_train"], v["n_valid"], v["n_test"]) for k, v in cfg["data"]["datasets"].items()}
+    assert sizes["mnist-basic"] == (10000, 2000, 50000)
+    assert sizes["rectangles"] == (1000, 200, 50000)
+    assert sizes["convex"] == (6000, 2000, 50000)
+
+
+def test_unknown_key_is_named_with_a_suggestion(smoke):
+    with pytest.raises(ConfigError) as err:
+        validate_config(deep_merge(smoke, {"finetune": {"learning_rate": [0.1]}}))
+    msg = str(err.value)
+    assert "learning_rate" in msg and "finetune" in msg and "legal keys" in msg
+    with pytest.raises(ConfigError, match="did you mean 'depths'"):
+        validate_config(deep_merge(smoke, {"grid": {"depth": [1]}}))
+
+
+def test_wrong_type_is_named(smoke):
+    with pytest.raises(ConfigError, match=r"finetune\.max_epochs: expected integer"):
+        validate_config(deep_merge(smoke, {"finetune": {"max_epochs": "ten"}}))
+
+
+def test_out_of_range_value_names_the_range(smoke):
+    with pytest.raises(ConfigError, match=r"grid\.depths\.0: 7 is out of range; legal range: \[1, 4\]"):
+        validate_config(deep_merge(smoke, {"grid": {"depths": [7, 1]}}))
+
+
+def test_bad_enum_lists_legal_values(smoke):
+    with pytest.raises(ConfigError, match=r"legal values: \['none', 'ae', 'dae', 'rbm'\]"):
+        validate_config(deep_merge(smoke, {"grid": {"pretraining": ["pca"]}}))
+
+
+def test_unknown_dataset_name_and_grid_outside_data(smoke):
+    bad = deep_merge(smoke, {"data": {"datasets": {"mnist-bsic": {"n_train": 10, "n_valid": 10,
+                                                                  "n_test": 10}}}})
+    with pytest.raises(ConfigError, match="mnist-bsic"):
+        validate_config(bad)
+    bad = deep_merge(smoke, {"grid": {"datasets": ["convex", "mnist-full"]}})
+    with pytest.raises(ConfigError, match=r"grid.datasets lists \['mnist-full'\]"):
+        validate_config(bad)
+
+
+def test_validation_does_not_mutate_input(smoke):
+    before = repr(smoke)
+    validate_config(smoke)
+    assert repr(smoke) == before
+
+
+def test_missing_or_broken_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_yaml(tmp_path / "nope.yaml")
+    (tmp_path / "bad.yaml").write_text("study: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        read_yaml(tmp_path / "bad.yaml")

@@ -1,0 +1,65 @@
+"""Error rate, the papers' binomial interval and model selection by validation error."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from layerwise.metrics import binomial_ci95, error_rate, select_best, summarize_selected
+
+
+def test_error_rate():
+    assert error_rate(np.array([1, 2, 3, 4]), np.array([1, 0, 3, 0])) == 0.5
+    with pytest.raises(ValueError):
+        error_rate(np.array([1, 2]), np.array([1]))
+
+
+@pytest.mark.parametrize(
+    "pct, n, printed",
+    [(2.71, 50000, 0.14), (3.17, 50000, 0.15), (15.22, 50000, 0.31), (8.80, 50000, 0.25),
+     (62.16, 50000, 0.43), (1.60, 10000, 0.25)],
+)
+def test_interval_matches_printed_half_widths(pct, n, printed):
+    assert round(100 * float(binomial_ci95(pct / 100, n)), 2) == pytest.approx(printed, abs=0.006)
+
+
+def test_interval_against_published_table():
+    ref = pd.read_csv("src/layerwise/reference/published_results.csv").dropna(subset=["ci95_pct"])
+    ref = ref[ref["source"].str.startswith("Larochelle2009")]
+    ours = 100 * binomial_ci95(ref["test_error_pct"] / 100, 50000)
+    # the depth table prints two decimals; rounding of p itself explains the rest
+    assert np.max(np.abs(ours - ref["ci95_pct"])) <= 0.011
+
+
+def _table():
+    rows = []
+    for seed in (1, 2):
+        for cand, valid in (("a", 0.10 + seed / 100), ("b", 0.08), ("c", np.nan)):
+            rows.append(dict(dataset="d", depth=1, pretraining="rbm", dropout=False, seed=seed,
+                             candidate=cand, valid_error=valid if seed == 1 else 0.2 - (cand == "a"),
+                             test_error=0.1 * (seed + (cand == "b")), n_test=100, train_error=0.0))
+    return pd.DataFrame(rows)
+
+
+def test_selection_picks_the_best_validation_candidate_per_seed():
+    t = _table()
+    t["selected"] = select_best(t)
+    chosen = t[t.selected].set_index("seed")["candidate"].to_dict()
+    assert chosen == {1: "b", 2: "a"}
+    assert t.selected.sum() == 2
+
+
+def test_selection_never_picks_diverged_and_ties_go_first():
+    t = pd.DataFrame(dict(dataset="d", depth=1, pretraining="none", dropout=False, seed=1,
+                          candidate=["x", "y", "z"], valid_error=[np.nan, 0.3, 0.3]))
+    assert select_best(t).tolist() == [False, True, False]
+    t["valid_error"] = np.nan
+    assert not select_best(t).any()
+
+
+def test_summary_mean_interval_and_spread():
+    t = _table()
+    t["selected"] = select_best(t)
+    s = summarize_selected(t).iloc[0]
+    assert s.n_seeds == 2
+    assert s.test_error == pytest.approx((0.2 + 0.2) / 2)
+    assert s.test_ci95 == pytest.approx(1.96 * np.sqrt(0.2 * 0.8 / 100))
