@@ -8,6 +8,7 @@ supervised fine-tuning of every member of one (data set, depth) population. Each
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 
@@ -18,7 +19,9 @@ import yaml
 
 from layerwise import files, provenance
 from layerwise.config import config_hash
+from layerwise.data.build import build_dataset
 from layerwise.data.io import load_dataset
+from layerwise.data.mnist import DEFAULT_MIRRORS, ENV_VAR, fetch_mnist
 from layerwise.device import choose_device, configure_precision
 from layerwise.finetune import FinetuneSettings, finetune
 from layerwise.grid import FinetuneJob, Member, PretrainJob
@@ -29,7 +32,7 @@ from layerwise.pretrain import PretrainSettings, pretrain_stack
 def _record(cfg: dict, kind: str, job_path: str, ds, device, t0: float, started: str, **extra):
     return {
         "job_id": job_path, "kind": kind, "study": cfg["study"], "dataset": ds.name,
-        "config_hash": config_hash(cfg), "dataset_sha256": ds.checksum,
+        "config_hash": config_hash(cfg), "dataset_sha256": (ds.card or {}).get("checksum", "unknown"),
         "git_commit": provenance.git_commit(), "versions": provenance.package_versions(),
         "device": str(device), "wall_time_s": round(time.perf_counter() - t0, 3),
         "started": started, "finished": provenance.now(), **extra,
@@ -39,8 +42,31 @@ def _record(cfg: dict, kind: str, job_path: str, ds, device, t0: float, started:
 def _setup(cfg: dict, threads: int):
     torch.set_num_threads(max(1, int(threads)))
     device = choose_device(cfg["device"])
-    configure_precision(cfg["precision"], device)
+    configure_precision(cfg["precision"] if device.type == "cuda" else "float32")
     return device
+
+
+def run_dataset_job(cfg: dict, name: str, out_dir: Path, *, log=print) -> dict:
+    """Generate one benchmark data set (or read its original .amat files) into ``out_dir``.
+
+    MNIST comes from ``$LAYERWISE_MNIST_DIR`` if set, else ``data.mnist.dir``, else a verified
+    download into the cache (``layerwise.data.mnist.fetch_mnist``).
+    """
+    t0, d = time.perf_counter(), cfg["data"]
+    spec = d["datasets"][name]
+    mnist_dir = None
+    if name.startswith("mnist"):
+        mnist_dir = fetch_mnist(local_dir=os.environ.get(ENV_VAR) or d["mnist"]["dir"],
+                                cache_dir=d["mnist"]["cache_dir"],
+                                mirrors=d["mnist"]["mirrors"] or DEFAULT_MIRRORS)
+        log(f"[data] {name}: MNIST from {mnist_dir}")
+    card = build_dataset(
+        name, seed=d["seed"], out_dir=out_dir, mnist_dir=mnist_dir, params=spec["params"],
+        sizes={k: spec[k] for k in ("n_train", "n_valid", "n_test")},
+        images=d["natural_images"] or None, amat_dir=d["amat_dir"],
+    )
+    log(f"[data] {name}: written to {out_dir} in {time.perf_counter() - t0:.1f} s")
+    return card
 
 
 def pretrain_settings(job: PretrainJob) -> PretrainSettings:

@@ -1,6 +1,6 @@
 """Atomic file writes: a file either holds a finished result or does not exist.
 
-Every stage writes ``<name>.tmp-<pid>`` next to the target and then ``os.replace``s it, so an
+Every stage writes ``<stem>.tmp-<pid><suffix>`` next to the target and then ``os.replace``s it, so an
 interrupted job (Ctrl-C, a killed SLURM job, a full disk) never leaves a half-written file that a
 later stage, or a rerun of the workflow, could take for a result.
 """
@@ -19,7 +19,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; move it onto ``target`` only on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    # keep the suffix: some writers (np.savez) append one when it is missing
+    tmp = target.with_name(f"{target.stem}.tmp-{os.getpid()}{target.suffix}")
     try:
         yield tmp
         os.replace(tmp, target)

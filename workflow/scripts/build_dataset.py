@@ -1,8 +1,10 @@
-"""Adapter: build one benchmark data set (layerwise.data.build.build_dataset_from_config)."""
+"""Adapter: build one benchmark data set (layerwise.experiment.run_dataset_job)."""
 
-from layerwise.data.build import build_dataset_from_config
+from pathlib import Path
+
+from layerwise.experiment import run_dataset_job
 from layerwise.joblog import job_logger
 
 log = job_logger(snakemake.log[0])
-build_dataset_from_config(snakemake.params.cfg, snakemake.wildcards.dataset,
-                          out_dir=snakemake.output.data.rsplit("/", 1)[0], log=log)
+run_dataset_job(snakemake.params.cfg, snakemake.wildcards.dataset,
+                Path(snakemake.output.data).parent, log=log)
