@@ -1,0 +1,95 @@
+"""The smoke profile end to end through snakemake: every data set, every grid cell and seed, model
+selection, MLflow runs exactly once per job and member (also after reruns)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from workflow_run import SMOKE, run_snakemake
+
+from layerwise.config import load_config
+from layerwise.grid import finetune_jobs, pretrain_jobs
+
+pytestmark = pytest.mark.slow
+CFG = load_config(SMOKE)
+
+
+def test_all_eight_data_sets_generated(smoke_study):
+    for name, spec in CFG["data"]["datasets"].items():
+        card = json.loads((smoke_study / f"results/data/{name}/card.json").read_text())
+        assert (smoke_study / f"results/data/{name}/samples.png").stat().st_size > 1000
+        sizes = card["sizes"]
+        assert (sizes["train"], sizes["valid"], sizes["test"]) == (
+            spec["n_train"], spec["n_valid"], spec["n_test"])
+
+
+def test_results_table_has_every_cell_and_seed(smoke_study):
+    table = pd.read_csv(smoke_study / "results/results.csv")
+    expected = {(j.path, m.member_id) for j in finetune_jobs(CFG) for m in j.members}
+    assert set(zip(table.job_id, table.member_id)) == expected
+    assert len(table) == len(expected)
+    finished = table[~table.diverged]
+    assert np.isfinite(finished.test_error).all()
+    assert ((finished.test_error >= 0) & (finished.test_error <= 1)).all()
+    g = CFG["grid"]
+    cells = len(g["datasets"]) * len(g["depths"]) * len(g["pretraining"]) * len(g["dropout"])
+    assert table.selected.sum() == cells * len(g["seeds"])
+    # selection: the selected member of each (cell, seed) has the lowest validation error there
+    keys = ["dataset", "depth", "pretraining", "dropout", "seed"]
+    best = table.groupby(keys).valid_error.transform("min")
+    assert (table[table.selected].valid_error == best[table.selected]).all()
+    # the smoke nets learn something on mnist-basic: far below chance (0.9)
+    mb = table[(table.dataset == "mnist-basic") & table.selected]
+    assert mb.test_error.mean() < 0.6
+
+
+def _mlflow_counts(workdir):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{workdir}/results/mlflow.db")
+    exp = client.get_experiment_by_name(f"layerwise-{CFG['study']}")
+    runs = client.search_runs([exp.experiment_id], max_results=5000)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return parents, children
+
+
+def _expected_runs():
+    jobs = pretrain_jobs(CFG) + finetune_jobs(CFG)
+    members = sum(len(j.seeds) for j in pretrain_jobs(CFG)) + sum(
+        len(j.members) for j in finetune_jobs(CFG))
+    return {j.path for j in jobs}, members
+
+
+def _assert_exactly_once(workdir):
+    parents, children = _mlflow_counts(workdir)
+    job_ids, n_members = _expected_runs()
+    tags = [p.data.tags.get("job_id", p.data.tags.get("layerwise.job_id")) for p in parents]
+    assert sorted(tags) == sorted(job_ids)
+    assert len(children) == n_members
+    parent_ids = {p.info.run_id for p in parents}
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} <= parent_ids
+    return parents, children
+
+
+def test_mlflow_holds_each_job_and_member_exactly_once(smoke_study):
+    parents, children = _assert_exactly_once(smoke_study)
+    selected = [c for c in children if c.data.tags.get("selected") == "true"]
+    table = pd.read_csv(smoke_study / "results/results.csv")
+    assert len(selected) == int(table.selected.sum())
+
+
+def test_rerun_does_not_duplicate_runs(smoke_study, mnist_dir):
+    before = {p.info.run_id for p in _mlflow_counts(smoke_study)[0]}
+    # re-import the finished study, then retrain one job (and everything downstream of it)
+    run_snakemake(smoke_study, mnist_dir, "--cores", "4", "--forcerun", "track")
+    job = finetune_jobs(CFG)[0]
+    run_snakemake(smoke_study, mnist_dir, "--cores", "4", "--forcerun",
+                  f"results/{job.path}/members.csv")
+    parents, _ = _assert_exactly_once(smoke_study)
+    after = {p.info.run_id for p in parents}
+    # only the retrained job got a new parent run; every other run was left as it was
+    assert len(after - before) == 1 and len(before - after) == 1
