@@ -21,7 +21,7 @@ def snakemake_cmd(workdir: Path, *args: str, config: Path = SMOKE) -> list[str]:
 
 
 def env_with_mnist(mnist_dir: Path) -> dict:
-    env = dict(os.environ, LAYERWISE_MNIST_DIR=str(mnist_dir))
+    env = dict(os.environ, LAYERWISE_MNIST_DIR=str(mnist_dir), MLFLOW_DISABLE_TELEMETRY="true")
     env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
     return env
 

@@ -1,12 +1,16 @@
 # Validation of the config (once, before any job) and the target lists the DAG needs.
 # Everything about the grid's shape comes from layerwise.grid; nothing is expanded here by hand.
 
+import os
 import re
 
 from snakemake.exceptions import WorkflowError
 
 from layerwise.config import ConfigError, validate_config
 from layerwise import grid as G
+
+# MLflow 3 sends usage telemetry by default; a benchmark run should not phone home.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 try:
     CFG = validate_config(config)

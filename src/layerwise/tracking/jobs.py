@@ -1,0 +1,133 @@
+"""Read job directories (the file record) into what the MLflow import needs; no mlflow here.
+
+A job directory is the unit of import (docs/architecture.md, "Files on disk"):
+
+- ``pretrain/{dataset}/{method}/{pretrain_id}/``: record.json, history.csv
+  (member, seed, layer, epoch, recon_error), stack.pt.
+- ``finetune/{dataset}/d{depth}/{group}/``: record.json, members.csv (tidy columns minus
+  ``selected``), history.csv (member_id, epoch, ...), ``weights/{member_id}.pt`` (or one
+  ``weights.pt`` for all members), config.yaml.
+
+The *record hash* decides whether a job already in MLflow is up to date. It covers record.json,
+members.csv and history.csv bytes, the job's ``selected`` flags from results.csv and the
+``log_weights`` choice (changing which artifacts are logged is a change of what MLflow mirrors).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+LOG_WEIGHTS_CHOICES = ("all", "selected", "none")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job directory: its record, one row per member and its per-epoch history."""
+
+    job_id: str
+    kind: str  # "pretrain" | "finetune"
+    path: Path
+    record: dict
+    members: pd.DataFrame  # one row per member; columns member_id, selected (bool), ...
+    history: pd.DataFrame  # finetune: member_id, epoch, ...; pretrain: member_id, layer, epoch, ...
+    record_hash: str
+
+
+def find_job_dirs(results_root: Path) -> list[Path]:
+    """All job directories under results_root (those holding a record.json), sorted."""
+    patterns = ("pretrain/*/*/*/record.json", "finetune/*/d*/*/record.json")
+    found = {p.parent for pattern in patterns for p in Path(results_root).glob(pattern)}
+    return sorted(found)
+
+
+def read_selection(results_csv: Path) -> dict[str, dict[str, bool]]:
+    """results.csv -> {job_id: {member_id: selected}}."""
+    table = pd.read_csv(results_csv, usecols=["job_id", "member_id", "selected"])
+    table["selected"] = table["selected"].map(_as_bool)
+    selection: dict[str, dict[str, bool]] = {}
+    for row in table.itertuples(index=False):
+        selection.setdefault(str(row.job_id), {})[str(row.member_id)] = bool(row.selected)
+    return selection
+
+
+def load_job(job_dir: Path, selection: dict[str, dict[str, bool]], log_weights: str) -> Job:
+    """Read one job directory; ``selection`` comes from :func:`read_selection`."""
+    if log_weights not in LOG_WEIGHTS_CHOICES:
+        raise ValueError(f"log_weights must be one of {LOG_WEIGHTS_CHOICES}, got {log_weights!r}")
+    record = json.loads((job_dir / "record.json").read_text())
+    kind = record.get("kind")
+    if kind == "finetune":
+        members, history = _finetune_tables(job_dir, record["job_id"], selection)
+    elif kind == "pretrain":
+        members, history = _pretrain_tables(job_dir, record["job_id"])
+    else:
+        raise ValueError(
+            f"{job_dir}/record.json: kind must be 'pretrain' or 'finetune', got {kind!r}"
+        )
+    flags = dict(zip(members["member_id"], members["selected"], strict=True))
+    digest = record_hash(job_dir, flags, log_weights)
+    return Job(record["job_id"], kind, job_dir, record, members, history, digest)
+
+
+def record_hash(job_dir: Path, selected: dict[str, bool], log_weights: str) -> str:
+    """sha256 over record.json, members.csv, history.csv bytes, selected flags and log_weights."""
+    h = hashlib.sha256()
+    for name in ("record.json", "members.csv", "history.csv"):
+        path = job_dir / name
+        if path.exists():
+            # Name and length prefix so that moving bytes between files changes the hash.
+            data = path.read_bytes()
+            h.update(f"{name}\0{len(data)}\0".encode())
+            h.update(data)
+    for member_id in sorted(selected):
+        h.update(f"selected\0{member_id}\0{int(selected[member_id])}\n".encode())
+    h.update(f"log_weights\0{log_weights}".encode())
+    return h.hexdigest()
+
+
+def _finetune_tables(
+    job_dir: Path, job_id: str, selection: dict[str, dict[str, bool]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    members = pd.read_csv(job_dir / "members.csv")
+    members["member_id"] = members["member_id"].astype(str)
+    flags = selection.get(job_id)
+    if flags is None:
+        raise ValueError(f"job {job_id!r} has no rows in results.csv; rebuild results.csv first")
+    missing = sorted(set(members["member_id"]) - set(flags))
+    if missing:
+        raise ValueError(f"job {job_id!r}: members {missing[:3]} missing from results.csv")
+    members["selected"] = members["member_id"].map(flags).astype(bool)
+    history = pd.read_csv(job_dir / "history.csv")
+    history["member_id"] = history["member_id"].astype(str)
+    return members, history
+
+
+def _pretrain_tables(job_dir: Path, job_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pretraining members are the (member, seed) pairs of history.csv.
+
+    member_id = ``{method}.{pretrain_id}.s{seed}``, the prefix that the fine-tuning member ids
+    of the same stack carry. Pretraining has no selection: ``selected`` is False.
+    """
+    history = pd.read_csv(job_dir / "history.csv")
+    prefix = ".".join(job_id.split("/")[2:4])  # pretrain/{dataset}/{method}/{pretrain_id}
+    history["member_id"] = [f"{prefix}.s{int(s)}" for s in history["seed"]]
+    members = history[["member_id", "member", "seed"]].drop_duplicates("member_id")
+    members = members.sort_values("member").reset_index(drop=True)
+    members["selected"] = False
+    return members, history
+
+
+def _as_bool(value: object) -> bool:
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no", ""):
+            return False
+        raise ValueError(f"results.csv: selected must be true/false, got {value!r}")
+    return bool(value) and not pd.isna(value)
