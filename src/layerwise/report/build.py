@@ -1,0 +1,113 @@
+"""Entry point of the report stage: files of a finished (or partial) run -> HTML, PDF, PNGs, CSVs.
+
+Called by the Snakemake rule ``report`` (workflow/rules/report.smk) through one adapter. Reads only
+files (docs/architecture.md, "Files on disk"); never imports torch or mlflow.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from layerwise.report.cells import CellLookup, cell_stats, ordered_methods
+from layerwise.report.compare import compare_published
+from layerwise.report.figures import selected_history
+from layerwise.report.html import Section, render_document
+from layerwise.report.inputs import load_history, load_provenance, load_reference, load_results
+from layerwise.report.pdf import write_pdf
+from layerwise.report.sections import SECTIONS, ReportContext, load_extra_sections
+from layerwise.report.style import FigureOut
+from layerwise.report.tables import Grid, Table
+
+
+def make_grid(results: pd.DataFrame, config: dict | None) -> Grid:
+    """The planned grid (config["grid"], if present) united with what results.csv holds."""
+    planned = (config or {}).get("grid") or {}
+    found = list(dict.fromkeys(results["dataset"]))
+    datasets = list(planned.get("datasets") or []) + sorted(
+        set(found) - set(planned.get("datasets") or [])
+    )
+    depths = sorted(set(planned.get("depths") or []) | set(results["depth"].astype(int)))
+    methods = ordered_methods(set(planned.get("pretraining") or []) | set(results["pretraining"]))
+    dropouts = sorted({bool(d) for d in planned.get("dropout") or []} | set(results["dropout"]))
+    return Grid(datasets, depths, methods, dropouts)
+
+
+def _titles(results: pd.DataFrame, provenance: dict, grid: Grid) -> tuple[str, str]:
+    """Report title (with the study name) and a one-line subtitle of what the run holds."""
+    config = provenance.get("config") or {}
+    study = results["study"].iloc[0] if "study" in results else config.get("study", "")
+    title = "Greedy layer-wise pretraining of deep networks" + (f": {study}" if study else "")
+    subtitle = (
+        f"{int(results['selected'].sum())} selected of {len(results)} members, "
+        f"{len(grid.datasets)} data sets; finished {provenance.get('finished') or 'unknown'}"
+    )
+    return title, subtitle
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def export(sections: list[Section], figures_dir: Path, frames: dict[str, pd.DataFrame]) -> None:
+    """Every figure as {name}.png, every table as {key}.csv, plus the numeric frames as CSV."""
+    figures_dir = Path(figures_dir)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    for block in (b for s in sections for b in s.blocks):
+        if isinstance(block, FigureOut):
+            (figures_dir / f"{block.name}.png").write_bytes(block.png)
+        elif isinstance(block, Table):
+            block.to_frame().to_csv(figures_dir / f"{block.key}.csv", index=False)
+    for name, frame in frames.items():
+        frame.to_csv(figures_dir / f"{name}.csv", index=False)
+
+
+def build_report(
+    *,
+    results_csv: Path,
+    history_csv: Path,
+    data_dir: Path,
+    pretrain_dir: Path,
+    provenance_json: Path,
+    reference_csv: Path | None,
+    out_html: Path,
+    out_pdf: Path | None,
+    figures_dir: Path,
+    extra_sections_dir: Path | None = None,
+) -> None:
+    """Build reports/report.html (self-contained) and report.pdf (A4) from the run's files.
+
+    out_pdf = None skips the PDF (config report.pdf: false). Raises ReportError on missing, empty
+    or malformed inputs; missing or diverged cells are rendered as such.
+    """
+    results = load_results(results_csv)
+    provenance = load_provenance(provenance_json)
+    grid = make_grid(results, provenance.get("config"))
+    stats = cell_stats(results)
+    lookup = CellLookup(stats)
+    n_test = results.groupby("dataset")["n_test"].median().to_dict()
+    compared = compare_published(load_reference(reference_csv), lookup, grid, n_test)
+    ctx = ReportContext(
+        results,
+        selected_history(load_history(history_csv), results),
+        stats,
+        lookup,
+        grid,
+        compared,
+        provenance,
+        Path(data_dir),
+        Path(pretrain_dir),
+    )
+    sections = [s for build in SECTIONS if (s := build(ctx)) is not None]
+    sections += load_extra_sections(extra_sections_dir)
+    title, subtitle = _titles(results, provenance, grid)
+    html_text = render_document(title, subtitle, sections)
+    _write_text(Path(out_html), html_text)
+    export(sections, figures_dir, {"cells": stats, "published_comparison": compared})
+    if out_pdf is not None:
+        write_pdf(html_text, Path(out_pdf))

@@ -1,0 +1,130 @@
+"""build_report on the fake tree: self-contained HTML, exported PNG/CSV, a readable PDF."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+SECTION_TITLES = ["Summary", "The papers' tables", "Ours versus published", "Figures", "Provenance"]
+FIGURES = [
+    "error_vs_depth", "validation_curves", "seed_spread", "gradient_norms", "bias_variance",
+    "filters_mnist-basic", "filters_mnist-rot", "samples_mnist-basic", "samples_mnist-rot",
+]  # fmt: skip
+
+
+def test_report_wall_time_is_recorded(built_report, record_property):
+    record_property("build_report_wall_s", round(built_report["wall_s"], 2))
+    print(f"build_report wall time on the fake tree: {built_report['wall_s']:.1f} s")
+
+
+def test_html_is_self_contained(built_report):
+    html = built_report["out_html"].read_text(encoding="utf-8")
+    # No external request of any kind: no linked stylesheet or script, every src is a data URI.
+    assert "<link" not in html and "<script" not in html
+    sources = re.findall(r'src="([^"]*)"', html)
+    assert len(sources) == len(FIGURES)
+    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert not re.search(r'(href|src)="(https?:)?//', html)
+    for title in SECTION_TITLES:
+        assert f">{title.replace(chr(39), '&#x27;')}</h2>" in html
+
+
+def test_html_marks_partial_run(built_report):
+    html = built_report["out_html"].read_text(encoding="utf-8")
+    assert '<td class="missing">missing' in html  # mnist-basic, depth 3, dae
+    assert '<td class="diverged">diverged' in html  # mnist-rot, depth 2, ae
+    assert "unverified" in html and "<strong>" in html
+
+
+def test_exports_figures_and_tables(built_report):
+    folder = built_report["figures_dir"]
+    for name in FIGURES:
+        with Image.open(folder / f"{name}.png") as img:
+            assert img.width > 200 and np.asarray(img.convert("L")).std() > 5  # not blank
+    depth = pd.read_csv(folder / "table_depth.csv")
+    assert list(depth.columns) == ["Pretraining", "Depth", "mnist-basic", "mnist-rot"]
+    assert len(depth) == 4 * 3
+    cells = pd.read_csv(folder / "cells.csv")
+    assert set(cells["status"]) == {"ok", "diverged"}
+    assert len(cells) == 2 * 3 * 4 * 2 - 1  # one cell missing from the fake run
+
+
+def test_summary_counts_match_tables(built_report):
+    """The generated headline agrees with an independent count from cells.csv."""
+    cells = pd.read_csv(built_report["figures_dir"] / "cells.csv")
+    off = cells[~cells["dropout"] & (cells["status"] == "ok")].set_index(
+        ["dataset", "depth", "pretraining"])  # fmt: skip
+    beats = 0
+    for (ds, depth, method), row in off.iterrows():
+        if method == "none" or (ds, depth, "none") not in off.index:
+            continue
+        base = off.loc[(ds, depth, "none")]
+        beats += (base["mean"] - row["mean"]) > base["ci95"] + row["ci95"]
+    html = built_report["out_html"].read_text(encoding="utf-8")
+    assert f"pretraining beats random initialisation in {beats}," in html
+
+
+@pytest.fixture(scope="session")
+def pdftoppm() -> str:
+    if shutil.which("pdftoppm") is None:
+        subprocess.run(["apt-get", "install", "-y", "poppler-utils"], capture_output=True)
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) not installed and apt-get could not install it")
+    return shutil.which("pdftoppm")
+
+
+def test_pdf_text_and_first_page(built_report, pdftoppm, tmp_path):
+    from pypdf import PdfReader
+
+    reader = PdfReader(built_report["out_pdf"])
+    assert len(reader.pages) >= 4
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for title in SECTION_TITLES:
+        assert title in text
+    assert "missing" in text and "diverged" in text
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
+    subprocess.run([pdftoppm, "-r", "50", "-png", "-f", "1", "-l", "1",
+                    str(built_report["out_pdf"]), str(tmp_path / "p")], check=True)  # fmt: skip
+    (page,) = tmp_path.glob("p*.png")
+    pixels = np.asarray(Image.open(page).convert("L"), dtype=float)
+    assert pixels.std() > 10 and (pixels < 128).mean() > 0.01  # text on a white page
+
+
+def test_report_never_imports_torch_or_mlflow():
+    code = ("import sys, layerwise.report.build, layerwise.report.sections; "
+            "bad = [m for m in ('torch', 'mlflow') if m in sys.modules]; "
+            "sys.exit(f'report imported {bad}' if bad else 0)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_minimal_partial_run_renders_without_pdf(fake_tree, tmp_path):
+    """One data set, depth 1, two methods, no gradient norms, no provenance: still a page."""
+    from layerwise.report.build import build_report
+
+    results = pd.read_csv(fake_tree["results_csv"])
+    keep = (results["dataset"] == "mnist-rot") & (results["depth"] == 1) & ~results["dropout"]
+    results = results[keep & results["pretraining"].isin(["none", "rbm"])]
+    results.to_csv(tmp_path / "results.csv", index=False)
+    history = pd.read_csv(fake_tree["history_csv"])
+    history.drop(columns=[c for c in history if c.startswith("grad_norm")]).to_csv(
+        tmp_path / "history.csv", index=False)  # fmt: skip
+    out = tmp_path / "out"
+    build_report(**(fake_tree | {"results_csv": tmp_path / "results.csv",
+                                 "history_csv": tmp_path / "history.csv",
+                                 "provenance_json": tmp_path / "absent.json"}),
+                 reference_csv=None, out_html=out / "r.html", out_pdf=None,
+                 figures_dir=out / "f")  # fmt: skip
+    html = (out / "r.html").read_text(encoding="utf-8")
+    assert "RBM pretraining beats random initialisation at depth 1 on mnist-rot" in html
+    assert "No data for this figure." in html  # gradient norms absent
+    assert "<td>unknown</td>" in html  # provenance missing
+    assert not (out / "r.pdf").exists() and (out / "f" / "table_depth.csv").is_file()

@@ -1,0 +1,163 @@
+"""Cell statistics, the papers' tables, verdicts and summary sentences on hand-made frames."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from layerwise.report.cells import CellLookup, CellStat, cell_stats, ci95, mark_best
+from layerwise.report.compare import compare_published, verdict
+from layerwise.report.errors import ReportError
+from layerwise.report.summary import build_summary, compare_cells, depth_sentence
+from layerwise.report.tables import Grid, depth_table, dropout_table, table_2007
+
+
+def _row(ds, depth, method, test, *, seed=0, dropout=False, selected=True, diverged=False,
+         train=None, n_test=50000):  # fmt: skip
+    return dict(dataset=ds, depth=depth, pretraining=method, dropout=dropout, seed=seed,
+                candidate="c0", member_id=f"{method}.s{seed}", pretrain_id="p0",
+                train_error=test / 2 if train is None else train, valid_error=test,
+                test_error=np.nan if diverged else test, n_test=n_test, diverged=diverged,
+                selected=selected)  # fmt: skip
+
+
+def test_ci95_matches_paper_printout():
+    # Larochelle et al. 2009 print 2.71 +- 0.14 for n_test = 50000.
+    assert f"{100 * ci95(0.0271, 50000):.2f}" == "0.14"
+    assert CellStat("ok", 0.0271, ci95(0.0271, 50000)).text() == "2.71% ± 0.14"
+    assert ci95(0.0, 100) == 0.0
+    with pytest.raises(ReportError, match=r"\[0, 1\]"):
+        ci95(1.5, 100)
+
+
+def test_cell_stats_mean_std_and_selection():
+    frame = pd.DataFrame([
+        _row("a", 1, "none", 0.04, seed=0), _row("a", 1, "none", 0.06, seed=1),
+        _row("a", 1, "none", 0.50, seed=0, selected=False),  # not selected: ignored
+        _row("a", 1, "rbm", 0.03, seed=0), _row("a", 1, "rbm", 0.03, seed=1, diverged=True),
+        _row("a", 2, "rbm", 0.03, seed=0, diverged=True),
+    ])  # fmt: skip
+    stats = cell_stats(frame).set_index(["depth", "pretraining"])
+    none = stats.loc[(1, "none")]
+    assert none["mean"] == pytest.approx(0.05)
+    assert none["std"] == pytest.approx(np.std([0.04, 0.06], ddof=1))
+    assert none["ci95"] == pytest.approx(1.96 * math.sqrt(0.05 * 0.95 / 50000))
+    assert none["n_seeds"] == 2 and none["status"] == "ok"
+    partial = stats.loc[(1, "rbm")]  # one member diverged: mean over the other
+    assert (partial["n_seeds"], partial["n_diverged"], partial["mean"]) == (1, 1, 0.03)
+    assert math.isnan(partial["std"])
+    assert stats.loc[(2, "rbm")]["status"] == "diverged"
+
+
+def test_mark_best_bolds_best_and_overlapping():
+    best = CellStat("ok", 0.0271, ci95(0.0271, 50000))
+    close = CellStat("ok", 0.0290, ci95(0.0290, 50000))  # 2.90 - 0.15 < 2.71 + 0.14
+    far = CellStat("ok", 0.0350, ci95(0.0350, 50000))
+    gone = CellStat("diverged")
+    assert mark_best([far, close, best, gone, CellStat("missing")]) == [
+        False, True, True, False, False]  # fmt: skip
+    assert mark_best([gone]) == [False]
+
+
+def _lookup_frame():
+    rows = [
+        _row("a", 1, "none", 0.0450), _row("a", 2, "none", 0.0440),
+        _row("a", 1, "rbm", 0.0310), _row("a", 2, "rbm", 0.0271),
+        _row("a", 2, "ae", 0.0290), _row("a", 1, "ae", 0.02, diverged=True),
+        _row("b", 1, "none", 0.1400), _row("b", 1, "rbm", 0.1000),
+        _row("a", 1, "none", 0.0400, dropout=True),
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows)
+    grid = Grid(["a", "b"], [1, 2], ["none", "ae", "dae", "rbm"], [False, True])
+    return frame, grid, CellLookup(cell_stats(frame))
+
+
+def test_depth_table_values_bold_missing_diverged():
+    _, grid, lookup = _lookup_frame()
+    table = depth_table(lookup, grid)
+    assert table.header == ["Pretraining", "Depth", "a", "b"]
+    assert len(table.rows) == 4 * 2  # network type x depth, whatever the run holds
+    cells = {(r[0].text or prev, r[1].text): r for prev, r in _carry(table.rows)}
+    assert cells[("RBM", "2")][2].text == "2.71% ± 0.14" and cells[("RBM", "2")][2].bold
+    assert cells[("autoencoder", "2")][2].bold  # 2.90 +- 0.15 overlaps 2.71 +- 0.14
+    assert not cells[("RBM", "1")][2].bold  # 3.10 +- 0.15: disjoint from best
+    assert not cells[("none (random init)", "1")][2].bold
+    assert cells[("autoencoder", "1")][2].text == "diverged"
+    assert cells[("denoising autoencoder", "1")][2].text == "missing"
+    assert cells[("RBM", "1")][3].bold and cells[("RBM", "2")][3].text == "missing"
+    assert "0" not in {c.text for row in table.rows for c in row}  # missing is never 0
+
+
+def _carry(rows):
+    """Pair each row with the last non-empty first-column label (the table blanks repeats)."""
+    label = ""
+    for row in rows:
+        label = row[0].text or label
+        yield label, row
+
+
+def test_table_2007_and_dropout_table():
+    _, grid, lookup = _lookup_frame()
+    t07 = table_2007(lookup, grid)
+    assert t07.header == ["Data set", "NNet", "DBN-1", "SAA-3", "DBN-3", "SdA-3"]
+    a = t07.rows[0]
+    assert [c.text for c in a[1:3]] == ["4.50% ± 0.18", "3.10% ± 0.15"]
+    assert [c.bold for c in a[1:3]] == [False, True]
+    assert a[3].text == a[4].text == a[5].text == "missing"
+    dropout = dropout_table(lookup, grid)
+    first = dropout.rows[0]  # a, none, depth 1: 4.50 +- 0.18 off vs 4.00 +- 0.17 on
+    assert [c.text for c in first[3:]] == ["4.50% ± 0.18", "4.00% ± 0.17", "helps"]
+    assert [first[3].bold, first[4].bold] == [False, True]
+
+
+def test_verdicts():
+    assert verdict(0.0271, 0.0014, 0.0280, 0.0014) == "within intervals"
+    assert verdict(0.0200, 0.0012, 0.0271, 0.0014) == "better"
+    assert verdict(0.0400, 0.0017, 0.0271, 0.0014) == "worse"
+
+
+def test_compare_published_matches_and_labels():
+    frame, grid, lookup = _lookup_frame()
+    ref = pd.DataFrame([
+        dict(source="P", table="t", dataset="a", model="DBN-2", pretraining="rbm", depth=2.0,
+             test_error_pct=2.74, ci95_pct=0.14, status="verified"),
+        dict(source="P", table="t", dataset="a", model="DBN-1", pretraining="rbm", depth=1.0,
+             test_error_pct=3.94, ci95_pct=0.17, status="recalled"),
+        dict(source="P", table="t", dataset="a", model="NNet", pretraining="none", depth=2.0,
+             test_error_pct=3.00, ci95_pct=math.nan, status="verified"),
+        dict(source="P", table="t", dataset="a", model="SAA-1", pretraining="autoencoder",
+             depth=1.0, test_error_pct=3.0, ci95_pct=0.15, status="verified"),
+        dict(source="P", table="t", dataset="a", model="x", pretraining="rbm", depth=4.0,
+             test_error_pct=2.0, ci95_pct=0.1, status="verified"),  # depth 4 not in grid
+        dict(source="P", table="t", dataset="zz", model="x", pretraining="rbm", depth=1.0,
+             test_error_pct=2.0, ci95_pct=0.1, status="verified"),  # data set not in run
+        dict(source="H", table="t", dataset="a", model="x", pretraining="rbm", depth=1.0,
+             test_error_pct=3.0, ci95_pct=math.nan, status="recalled-mse-per-image"),
+    ])  # fmt: skip
+    out = compare_published(ref, lookup, grid, {"a": 50000, "b": 50000})
+    assert list(out["model"]) == ["DBN-2", "DBN-1", "NNet", "SAA-1"]
+    assert list(out["verdict"]) == ["within intervals", "better", "worse", "diverged"]
+    assert list(out["unverified"]) == [False, True, False, False]
+    assert out.loc[0, "diff_pct"] == pytest.approx(2.71 - 2.74)
+    assert out.loc[2, "paper_ci_pct"] == pytest.approx(100 * ci95(0.03, 50000))
+
+
+def test_summary_sentences_come_from_numbers():
+    frame, grid, lookup = _lookup_frame()
+    a1, a1_none = lookup.get("a", 1, "rbm"), lookup.get("a", 1, "none")
+    assert compare_cells(a1, a1_none) == "beats"
+    assert compare_cells(a1_none, a1) == "is worse than"
+    summary = build_summary(lookup, grid, pd.DataFrame(columns=["status", "verdict"]))
+    text = " ".join(summary.details["Pretraining versus random initialisation"])
+    assert ("RBM pretraining beats random initialisation at depth 1 on a: 3.10% ± 0.15 vs "
+            "4.50% ± 0.18.") in text  # fmt: skip
+    assert "Autoencoder pretraining at depth 1 on a cannot be compared" in text
+    assert "the ae cell is diverged" in text
+    assert summary.headline[1] == "No published cell is covered by this run."
+    helps = depth_sentence(lookup, "a", "rbm", [1, 2])
+    assert helps.startswith("On a with RBM pretraining, depth helps: depth 2 (2.71% ± 0.14)")
+    flat = depth_sentence(lookup, "a", "none", [1, 2])
+    assert "does not help" in flat and "ties with depth 1" in flat
