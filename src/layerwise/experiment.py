@@ -90,7 +90,8 @@ def run_pretrain_job(cfg: dict, job: PretrainJob, data_path: Path, out_dir: Path
     ds = load_dataset(data_path)
     sizes = [ds.x_train.shape[1]] + [job.n_hidden] * job.n_layers
     log(f"[pretrain] {job.path}: method={job.method} sizes={sizes} K={len(job.seeds)} on {device}")
-    res = pretrain_stack(job.method, ds.x_train, sizes, pretrain_settings(job), device=device,
+    # the engine takes the hidden widths only; `sizes` (with the input) is what the record keeps
+    res = pretrain_stack(job.method, ds.x_train, sizes[1:], pretrain_settings(job), device=device,
                          log=log)
     weights = [(w.detach().cpu(), b.detach().cpu()) for w, b in res.weights]
     out_dir = Path(out_dir)
@@ -120,7 +121,11 @@ def initial_layers(job: FinetuneJob, stacks: dict[str, dict]) -> list[tuple[torc
             w, b = stacks[f"pretrain/{job.dataset}/{m.pretraining}/{m.pretrain_id}"]["weights"][layer]
             ws.append(w[m.seed_index])
             bs.append(b[m.seed_index])
-        layers.append((torch.stack(ws), torch.stack(bs)))
+        W = torch.stack(ws)
+        if W.shape[-1] != job.n_hidden:
+            raise ValueError(f"{job.path}: pretrained layer {layer + 1} has {W.shape[-1]} units, "
+                             f"the job expects {job.n_hidden}; delete results/pretrain and rerun")
+        layers.append((W, torch.stack(bs)))
     return layers
 
 

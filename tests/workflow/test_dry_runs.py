@@ -19,7 +19,7 @@ def test_dry_run(profile, tmp_path):
 
 def test_bad_config_stops_before_any_job(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text((ROOT / "config/smoke.yaml").read_text().replace("patience: 2", "patiense: 2"))
+    bad.write_text((ROOT / "config/smoke.yaml").read_text().replace("patience: 3", "patiense: 3"))
     out = subprocess.run(snakemake_cmd(tmp_path, "--cores", "1", config=bad), capture_output=True,
                          text=True, env=env_with_mnist(tmp_path), timeout=300)
     assert out.returncode != 0
