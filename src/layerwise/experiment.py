@@ -29,7 +29,8 @@ from layerwise.metrics import binomial_ci95
 from layerwise.pretrain import PretrainSettings, pretrain_stack
 
 
-def _record(cfg: dict, kind: str, job_path: str, ds, device, t0: float, started: str, **extra):
+def job_record(cfg: dict, kind: str, job_path: str, ds, device, t0: float, started: str, **extra):
+    """The record.json of a job (docs/architecture.md): identity, provenance, wall time."""
     return {
         "job_id": job_path, "kind": kind, "study": cfg["study"], "dataset": ds.name,
         "config_hash": config_hash(cfg), "dataset_sha256": (ds.card or {}).get("checksum", "unknown"),
@@ -103,7 +104,7 @@ def run_pretrain_job(cfg: dict, job: PretrainJob, data_path: Path, out_dir: Path
     hist = res.history.copy()
     hist.insert(1, "seed", [job.seeds[int(m)] for m in hist["member"]])
     files.write_with(out_dir / "history.csv", lambda p: hist.to_csv(p, index=False))
-    rec = _record(cfg, "pretrain", job.path, ds, device, t0, started, method=job.method,
+    rec = job_record(cfg, "pretrain", job.path, ds, device, t0, started, method=job.method,
                   depth=None, group=None, n_members=len(job.seeds),
                   settings={**job.settings, "layer_sizes": sizes, "pretrain_id": job.pretrain_id})
     files.write_json(out_dir / "record.json", rec)
@@ -197,7 +198,7 @@ def run_finetune_job(cfg: dict, job: FinetuneJob, data_path: Path, stack_files: 
     table = _member_table(cfg, job, res.summary, ds, wall)
     files.write_with(out_dir / "members.csv", lambda p: table.to_csv(p, index=False))
     files.write_text(out_dir / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
-    rec = _record(cfg, "finetune", job.path, ds, device, t0, started, method=None,
+    rec = job_record(cfg, "finetune", job.path, ds, device, t0, started, method=None,
                   depth=job.depth, group=job.group, n_members=len(job.members),
                   settings={"n_hidden": job.n_hidden, **cfg["finetune"], **cfg["dropout"]},
                   n_diverged=int(table["diverged"].sum()))
