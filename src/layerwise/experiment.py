@@ -106,7 +106,8 @@ def run_pretrain_job(cfg: dict, job: PretrainJob, data_path: Path, out_dir: Path
     files.write_with(out_dir / "history.csv", lambda p: hist.to_csv(p, index=False))
     rec = job_record(cfg, "pretrain", job.path, ds, device, t0, started, method=job.method,
                   depth=None, group=None, n_members=len(job.seeds),
-                  settings={**job.settings, "layer_sizes": sizes, "pretrain_id": job.pretrain_id})
+                  settings={**job.settings, "layer_sizes": sizes, "pretrain_id": job.pretrain_id,
+                            "seeds": list(job.seeds)})
     files.write_json(out_dir / "record.json", rec)
 
 

@@ -7,6 +7,8 @@ A job directory is the unit of import (docs/architecture.md, "Files on disk"):
 - ``finetune/{dataset}/d{depth}/{group}/``: record.json, members.csv (tidy columns minus
   ``selected``), history.csv (member_id, epoch, ...), ``weights/{member_id}.pt`` (or one
   ``weights.pt`` for all members), config.yaml.
+- ``dropout_study/{activation}/``: as finetune, but members.csv carries its own ``selected``
+  column (selection is within the job, per variant and seed; layerwise.dropout_study).
 
 The *record hash* decides whether a job already in MLflow is up to date. It covers record.json,
 members.csv and history.csv bytes, the job's ``selected`` flags from results.csv and the
@@ -30,7 +32,7 @@ class Job:
     """One job directory: its record, one row per member and its per-epoch history."""
 
     job_id: str
-    kind: str  # "pretrain" | "finetune"
+    kind: str  # "pretrain" | "finetune" | "dropout_study"
     path: Path
     record: dict
     members: pd.DataFrame  # one row per member; columns member_id, selected (bool), ...
@@ -40,7 +42,11 @@ class Job:
 
 def find_job_dirs(results_root: Path) -> list[Path]:
     """All job directories under results_root (those holding a record.json), sorted."""
-    patterns = ("pretrain/*/*/*/record.json", "finetune/*/d*/*/record.json")
+    patterns = (
+        "pretrain/*/*/*/record.json",
+        "finetune/*/d*/*/record.json",
+        "dropout_study/*/record.json",
+    )
     found = {p.parent for pattern in patterns for p in Path(results_root).glob(pattern)}
     return sorted(found)
 
@@ -65,9 +71,12 @@ def load_job(job_dir: Path, selection: dict[str, dict[str, bool]], log_weights: 
         members, history = _finetune_tables(job_dir, record["job_id"], selection)
     elif kind == "pretrain":
         members, history = _pretrain_tables(job_dir, record["job_id"])
+    elif kind == "dropout_study":
+        members, history = _study_tables(job_dir)
     else:
         raise ValueError(
-            f"{job_dir}/record.json: kind must be 'pretrain' or 'finetune', got {kind!r}"
+            f"{job_dir}/record.json: kind must be 'pretrain', 'finetune' or 'dropout_study', "
+            f"got {kind!r}"
         )
     flags = dict(zip(members["member_id"], members["selected"], strict=True))
     digest = record_hash(job_dir, flags, log_weights)
@@ -107,6 +116,16 @@ def _finetune_tables(
     return members, history
 
 
+def _study_tables(job_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A dropout-study job: members.csv already holds ``selected`` (not in results.csv)."""
+    members = pd.read_csv(job_dir / "members.csv")
+    members["member_id"] = members["member_id"].astype(str)
+    members["selected"] = members["selected"].map(_as_bool).astype(bool)
+    history = pd.read_csv(job_dir / "history.csv")
+    history["member_id"] = history["member_id"].astype(str)
+    return members, history
+
+
 def _pretrain_tables(job_dir: Path, job_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pretraining members are the (member, seed) pairs of history.csv.
 
@@ -116,8 +135,15 @@ def _pretrain_tables(job_dir: Path, job_id: str) -> tuple[pd.DataFrame, pd.DataF
     history = pd.read_csv(job_dir / "history.csv")
     prefix = ".".join(job_id.split("/")[2:4])  # pretrain/{dataset}/{method}/{pretrain_id}
     history["member_id"] = [f"{prefix}.s{int(s)}" for s in history["seed"]]
-    members = history[["member_id", "member", "seed"]].drop_duplicates("member_id")
-    members = members.sort_values("member").reset_index(drop=True)
+    # the record lists every seed, also those with no history (random init "none" trains nothing)
+    seeds = json.loads((job_dir / "record.json").read_text()).get("settings", {}).get("seeds")
+    if seeds is not None:
+        members = pd.DataFrame({"member": range(len(seeds)), "seed": seeds})
+        members["member_id"] = [f"{prefix}.s{int(s)}" for s in seeds]
+        members = members[["member_id", "member", "seed"]]
+    else:
+        members = history[["member_id", "member", "seed"]].drop_duplicates("member_id")
+        members = members.sort_values("member").reset_index(drop=True)
     members["selected"] = False
     return members, history
 
