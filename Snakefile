@@ -25,6 +25,8 @@ include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/finetune.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/track.smk"
+include: "workflow/rules/dropout_study.smk"
+include: "workflow/rules/autoencoder.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -8,6 +8,8 @@ skipped, with the reason, when neither holds the four files.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -51,3 +53,39 @@ def mnist_arrays(mnist_dir: Path) -> dict[str, np.ndarray]:
     for a in arrays.values():
         a.flags.writeable = False
     return arrays
+
+
+# ---- headless Chromium for the report's browser tests (tests/report, tests/workflow) ----
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--window-size=1200,1600"]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def chromium() -> tuple[str, str]:
+    """Install Chromium + driver from Debian when missing; skip, with the reason, if that fails."""
+    if not (shutil.which(CHROMIUM) and shutil.which(DRIVER)):
+        steps = (["apt-get", "update"],
+                 ["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "chromium",
+                  "chromium-driver"])  # fmt: skip
+        for step in steps:
+            done = subprocess.run(step, capture_output=True, text=True, timeout=900)
+            if done.returncode != 0:
+                pytest.skip(f"cannot install Chromium ({' '.join(step)}): {done.stderr[-300:]}")
+    if not (shutil.which(CHROMIUM) and shutil.which(DRIVER)):
+        pytest.skip(f"Chromium not found at {CHROMIUM} / {DRIVER} after installing")
+    return CHROMIUM, DRIVER
+
+
+@pytest.fixture
+def browser(chromium, tmp_path):
+    webdriver = pytest.importorskip("selenium.webdriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium[0]
+    for flag in FLAGS + [f"--user-data-dir={tmp_path / 'profile'}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(chromium[1]))
+    yield driver
+    driver.quit()

@@ -24,6 +24,7 @@ p_drop_hidden, max_norm. Choices (documented here, parameters where it matters):
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ class FinetuneSettings:
     eval_batch_size: int = 1000
     record_grad_norms: bool = True
     output_init: str = "zeros"  # or "glorot"
+    cuda_graphs: bool | None = None  # capture whole steps in CUDA graphs; None = on for CUDA only
 
     _RANGES = {
         "lr": (0.0, np.inf, False),
@@ -147,40 +149,46 @@ def _pairs(flat: Sequence[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tenso
     return list(zip(flat[0::2], flat[1::2], strict=True))
 
 
-def _make_step(params: list, s: FinetuneSettings, device) -> Callable:
-    """SGD step on a minibatch for all members -> (loss (K,), errors (K,), grad norms (L, K))."""
+def _make_step(params: list, s: FinetuneSettings, device, velocity: list | None = None) -> Callable:
+    """SGD step on a minibatch for all members -> (loss (K,), errors (K,), grad norms (L, K)).
+
+    step(xb (K,B,n), yb (K,B), counter, active (K,) bool) updates params in place with
+    hand-written gradients and fused updates (mlp.sgd_train_step); counter may be an int or a 0-d
+    int64 tensor (a captured CUDA graph replays with a new counter without a host sync).
+    """
     lr, mom = s.tensor("lr", device), s.tensor("momentum", device)
     p_in, p_hid = s.tensor("p_drop_input", device), s.tensor("p_drop_hidden", device)
     max_norm = s.tensor("max_norm", device)
     use_max_norm = bool(torch.isfinite(max_norm).any())
-    dropping = bool((p_in > 0).any() or (p_hid > 0).any())
+    n_layers = len(params) // 2
+    drop = [p_in] + [p_hid] * (n_layers - 1)  # per layer input: rates (K,)
+    drop_on = [bool((p > 0).any()) for p in drop]
+    keep = [(1.0 - p).view(-1, 1, 1) if on else None for p, on in zip(drop, drop_on, strict=True)]
     keys = pop.member_keys(s.seeds, pop.STREAM_DROPOUT, device=device)
-    vel = [torch.zeros_like(p) for p in params] if bool((mom > 0).any()) else None
+    vel = velocity
+    if vel is None and bool((mom > 0).any()):
+        vel = [torch.zeros_like(p) for p in params]
 
-    def step(xb, yb, counter: int, active: torch.Tensor):
-        def noise(layer: int, h: torch.Tensor) -> torch.Tensor:  # dropout masks, own counter slots
-            u = pop.uniform(keys, counter * 8 + layer, h.shape[1:])
-            return mlp.dropout(h, p_in if layer == 0 else p_hid, u)
-
-        for p in params:
-            p.requires_grad_(True)
-        logits = mlp.forward(_pairs(params), xb, s.activation, noise if dropping else None)
-        loss, wrong = mlp.nll_and_error(logits, yb)
-        grads = torch.autograd.grad(loss.sum(), params)  # sum over members: grads stay per member
-        with torch.no_grad():
-            for p in params:
-                p.requires_grad_(False)
-            pop.sgd_step(params, grads, vel, lr, mom, active)
-            if use_max_norm:
+    def step(xb, yb, counter, active: torch.Tensor):
+        # dropout masks, own counter slots per layer: the same numbers as pop.uniform(...) >= p
+        masks, h_shape = [], xb.shape[1:]
+        for layer, on in enumerate(drop_on):
+            shape = h_shape if layer == 0 else (xb.shape[1], params[2 * layer].shape[1])
+            masks.append(
+                pop.keep_mask(keys, counter * 8 + layer, shape, drop[layer]) if on else None
+            )
+        loss, wrong, norms = mlp.sgd_train_step(
+            params, xb, yb, torch.where(active, lr, 0.0),
+            momentum=None if vel is None else torch.where(active, mom, 0.0), velocity=vel,
+            activation=s.activation, masks=masks, keep=keep, record_norms=s.record_grad_norms,
+        )  # fmt: skip
+        if use_max_norm:
+            with torch.no_grad():
                 for W in params[0:-2:2]:  # hidden layers only
                     mlp.apply_max_norm(W, max_norm)
-            norms = (
-                torch.stack([g.flatten(1).norm(dim=1) for g in grads[0::2]])
-                if s.record_grad_norms
-                else None
-            )
-        return loss.detach(), wrong, norms
+        return loss, wrong, norms
 
+    step.velocity = vel  # carried over when the population is compacted
     return step
 
 
@@ -199,6 +207,69 @@ def _train_epoch(step, params, d, s: FinetuneSettings, keys, epoch: int, active)
         if norms is not None:
             norm_sum = norms if norm_sum is None else norm_sum + norms
     return loss_sum / nb, wrong_sum / (nb * B), None if norm_sum is None else norm_sum / nb
+
+
+def _subset(s: FinetuneSettings, members: Sequence[int]) -> FinetuneSettings:
+    """The settings of a subset of members (per-member fields sliced, everything else kept)."""
+    per = {
+        name: [vals[m] for m in members]
+        for name in s._RANGES
+        for vals in [pop.per_member(getattr(s, name), len(s.seeds), name, low=-np.inf, high=np.inf)]
+    }
+    return dataclasses.replace(s, seeds=[s.seeds[m] for m in members], **per)
+
+
+class _Members:
+    """The members still training, compacted: a stopped or diverged member costs nothing.
+
+    While all K train, the step updates `full` in place. Once some stop, the active ones are
+    gathered into smaller tensors (K' members) and written back after every epoch. Every member's
+    random streams are keyed by its own seed, so compaction changes no member's numbers (the
+    population-equivalence property). On CUDA the step is captured in a CUDA graph
+    (populations.cuda_graph_step), recaptured when the population shrinks.
+    """
+
+    def __init__(self, full: list, s: FinetuneSettings, device, log: Callable[[str], None]):
+        self.full, self.s_full, self.device, self.log = full, s, device, log
+        self.graphs = device.type == "cuda" if s.cuda_graphs is None else bool(s.cuda_graphs)
+        self.members, self.velocity = np.arange(len(s.seeds)), None
+        self._build(self.members, full)
+
+    def _build(self, members: np.ndarray, params: list) -> None:
+        self.s = _subset(self.s_full, members.tolist())
+        self.params = params
+        step = _make_step(params, self.s, self.device, self.velocity)
+        self.velocity, self.step = step.velocity, step
+        self.keys = pop.member_keys(self.s.seeds, pop.STREAM_ORDER, device=self.device)
+        self.active = torch.ones(len(members), dtype=torch.bool, device=self.device)
+        if self.graphs:
+            self.step = pop.cuda_graph_step(step, params + (self.velocity or []), self.log)
+
+    def shrink_to(self, active: np.ndarray) -> None:
+        """Keep only the members active now (active: (K,) bool on the host)."""
+        keep = np.nonzero(active[self.members])[0]  # positions within the current subset
+        if len(keep) == len(self.members) or len(keep) == 0:
+            return
+        pos = torch.as_tensor(keep, device=self.device)
+        if self.velocity is not None:
+            self.velocity = [v[pos] for v in self.velocity]
+        self.members = self.members[keep]
+        idx = torch.as_tensor(self.members, device=self.device)
+        self._build(self.members, [p[idx] for p in self.full])
+
+    def write_back(self) -> None:
+        if len(self.members) < len(self.s_full.seeds):
+            idx = torch.as_tensor(self.members, device=self.device)
+            for p, q in zip(self.full, self.params, strict=True):
+                p[idx] = q
+
+    def expand(self, values: torch.Tensor) -> torch.Tensor:
+        """(..., K') per-member values -> (..., K), NaN for members not training."""
+        if len(self.members) == len(self.s_full.seeds):
+            return values
+        out = torch.full((*values.shape[:-1], len(self.s_full.seeds)), float("nan"))
+        out[..., torch.as_tensor(self.members)] = values.to(out.device, torch.float32)
+        return out.to(values.device)
 
 
 @dataclass
@@ -280,19 +351,21 @@ def finetune(
             f"batch_size {settings.batch_size} exceeds {d['x_train'].shape[0]} examples"
         )
     params = _initial_params(init_layers, settings, d["x_train"].shape[1], device)
-    step, tr = _make_step(params, settings, device), _Tracker.start(params, K, device)
-    keys = pop.member_keys(settings.seeds, pop.STREAM_ORDER, device=device)
+    tr, run = _Tracker.start(params, K, device), _Members(params, settings, device, log)
     rows, epochs_run = [], np.zeros(K, dtype=np.int64)
     for epoch in range(1, settings.max_epochs + 1):
         t0, was_active = time.perf_counter(), tr.active.cpu().numpy().copy()  # no aliasing
-        loss, err, norms = _train_epoch(step, params, d, settings, keys, epoch, tr.active)
+        run.shrink_to(was_active)
+        loss, err, norms = _train_epoch(
+            run.step, run.params, d, run.s, run.keys, epoch, run.active
+        )  # (K',) each; norms (L, K')
+        run.write_back()
         valid = mlp.error_rate(
-            _pairs(params),
-            d["x_valid"],
-            d["y_valid"],
-            settings.activation,
+            _pairs(run.params), d["x_valid"], d["y_valid"], settings.activation,
             settings.eval_batch_size,
-        )
+        )  # fmt: skip
+        loss, err, valid = run.expand(loss), run.expand(err), run.expand(valid)
+        norms = None if norms is None else run.expand(norms)
         tr.update(params, loss, valid, epoch, settings.patience)
         epochs_run += was_active
         cols = [loss, err, valid] + ([] if norms is None else list(norms))

@@ -59,18 +59,22 @@ def _mlflow_counts(workdir):
     return parents, children
 
 
-def _expected_runs():
-    jobs = pretrain_jobs(CFG) + finetune_jobs(CFG)
-    members = sum(len(j.seeds) for j in pretrain_jobs(CFG)) + sum(
-        len(j.members) for j in finetune_jobs(CFG))
-    return {j.path for j in jobs}, members
+def _expected_runs(workdir):
+    """Every job record on disk (grid jobs and the extra studies) and its member count."""
+    records = [json.loads(p.read_text()) for p in (workdir / "results").rglob("record.json")
+               if "mlartifacts" not in p.parts]  # MLflow keeps copies as artifacts
+    job_ids = {r["job_id"] for r in records}
+    assert len(job_ids) == len(records)
+    grid_ids = {j.path for j in pretrain_jobs(CFG) + finetune_jobs(CFG)}
+    assert grid_ids <= job_ids
+    return job_ids, sum(int(r["n_members"]) for r in records)
 
 
 def _assert_exactly_once(workdir):
     parents, children = _mlflow_counts(workdir)
-    job_ids, n_members = _expected_runs()
-    tags = [p.data.tags.get("job_id", p.data.tags.get("layerwise.job_id")) for p in parents]
-    assert sorted(tags) == sorted(job_ids)
+    job_ids, n_members = _expected_runs(workdir)
+    tags = [p.data.tags["job_id"] for p in parents]
+    assert sorted(tags) == sorted(job_ids)  # one parent per job, none twice
     assert len(children) == n_members
     parent_ids = {p.info.run_id for p in parents}
     assert {c.data.tags["mlflow.parentRunId"] for c in children} <= parent_ids
@@ -79,7 +83,8 @@ def _assert_exactly_once(workdir):
 
 def test_mlflow_holds_each_job_and_member_exactly_once(smoke_study):
     parents, children = _assert_exactly_once(smoke_study)
-    selected = [c for c in children if c.data.tags.get("selected") == "true"]
+    selected = [c for c in children if c.data.tags.get("selected") == "true"
+                and c.data.tags["job_id"].startswith("finetune/")]
     table = pd.read_csv(smoke_study / "results/results.csv")
     assert len(selected) == int(table.selected.sum())
 

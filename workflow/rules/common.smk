@@ -63,4 +63,14 @@ def all_targets():
     if CFG["tracking"]["enabled"]:
         targets.append("results/tracking/imported.json")
     targets += expand("results/data/{dataset}/card.json", dataset=DATASETS)
+    if CFG["dropout_study"]["enabled"]:
+        targets.append("results/dropout_study/summary.csv")
+        if CFG["tracking"]["enabled"]:
+            targets.append("results/tracking/dropout_study.json")
+    if CFG["autoencoder"]["enabled"]:
+        targets += expand(
+            "results/autoencoder/code{code}/summary.csv", code=CFG["autoencoder"]["code_sizes"]
+        )
+        if CFG["tracking"]["enabled"]:
+            targets.append("results/tracking/autoencoder.json")
     return targets

@@ -8,6 +8,10 @@ rule report:
         provenance="results/provenance.json",
         cards=expand("results/data/{dataset}/card.json", dataset=DATASETS),
         filters=[f"results/{p}/filters.npz" for p in PRETRAIN_JOBS],
+        dropout_summary=(
+            "results/dropout_study/summary.csv" if CFG["dropout_study"]["enabled"] else []
+        ),
+        autoencoder=autoencoder_targets(),
     output:
         html="reports/report.html",
         pdf="reports/report.pdf" if CFG["report"]["pdf"] else [],

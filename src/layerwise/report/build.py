@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from layerwise.report.autoencoder_section import autoencoder_section
 from layerwise.report.cells import CellLookup, cell_stats, ordered_methods
 from layerwise.report.compare import compare_published
+from layerwise.report.dropout_section import dropout_study_section
 from layerwise.report.figures import selected_history
 from layerwise.report.html import Section, render_document
 from layerwise.report.inputs import load_history, load_provenance, load_reference, load_results
@@ -79,11 +81,15 @@ def build_report(
     out_pdf: Path | None,
     figures_dir: Path,
     extra_sections_dir: Path | None = None,
+    dropout_study_dir: Path | None = None,
+    autoencoder_dir: Path | None = None,
 ) -> None:
     """Build reports/report.html (self-contained) and report.pdf (A4) from the run's files.
 
     out_pdf = None skips the PDF (config report.pdf: false). Raises ReportError on missing, empty
-    or malformed inputs; missing or diverged cells are rendered as such.
+    or malformed inputs; missing or diverged cells are rendered as such. dropout_study_dir: the
+    folder of the dropout study (results/dropout_study); None or no summary.csv -> no section.
+    autoencoder_dir: results/autoencoder (code{n}/ folders); None or none there -> no section.
     """
     results = load_results(results_csv)
     provenance = load_provenance(provenance_json)
@@ -104,6 +110,14 @@ def build_report(
         Path(pretrain_dir),
     )
     sections = [s for build in SECTIONS if (s := build(ctx)) is not None]
+    study = dropout_study_section(dropout_study_dir)
+    if study is not None:  # before the provenance section, which stays last
+        at = next((i for i, s in enumerate(sections) if s.id == "provenance"), len(sections))
+        sections.insert(at, study)
+    autoencoder = autoencoder_section(autoencoder_dir)
+    if autoencoder is not None:  # also before the provenance section
+        at = next((i for i, s in enumerate(sections) if s.id == "provenance"), len(sections))
+        sections.insert(at, autoencoder)
     sections += load_extra_sections(extra_sections_dir)
     title, subtitle = _titles(results, provenance, grid)
     html_text = render_document(title, subtitle, sections)

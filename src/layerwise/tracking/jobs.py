@@ -9,6 +9,8 @@ A job directory is the unit of import (docs/architecture.md, "Files on disk"):
   ``weights.pt`` for all members), config.yaml.
 - ``dropout_study/{activation}/``: as finetune, but members.csv carries its own ``selected``
   column (selection is within the job, per variant and seed; layerwise.dropout_study).
+- ``autoencoder/code{n}/``: record.json, summary.csv (one row per member, PCA included; no
+  selection), history.csv (member_id, epoch, ...; layerwise.autoencoder_job).
 
 The *record hash* decides whether a job already in MLflow is up to date. It covers record.json,
 members.csv and history.csv bytes, the job's ``selected`` flags from results.csv and the
@@ -46,6 +48,7 @@ def find_job_dirs(results_root: Path) -> list[Path]:
         "pretrain/*/*/*/record.json",
         "finetune/*/d*/*/record.json",
         "dropout_study/*/record.json",
+        "autoencoder/code*/record.json",
     )
     found = {p.parent for pattern in patterns for p in Path(results_root).glob(pattern)}
     return sorted(found)
@@ -73,10 +76,12 @@ def load_job(job_dir: Path, selection: dict[str, dict[str, bool]], log_weights: 
         members, history = _pretrain_tables(job_dir, record["job_id"])
     elif kind == "dropout_study":
         members, history = _study_tables(job_dir)
+    elif kind == "autoencoder":
+        members, history = _autoencoder_tables(job_dir)
     else:
         raise ValueError(
-            f"{job_dir}/record.json: kind must be 'pretrain', 'finetune' or 'dropout_study', "
-            f"got {kind!r}"
+            f"{job_dir}/record.json: kind must be 'pretrain', 'finetune', 'dropout_study' or "
+            f"'autoencoder', got {kind!r}"
         )
     flags = dict(zip(members["member_id"], members["selected"], strict=True))
     digest = record_hash(job_dir, flags, log_weights)
@@ -122,6 +127,17 @@ def _study_tables(job_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     members["member_id"] = members["member_id"].astype(str)
     members["selected"] = members["selected"].map(_as_bool).astype(bool)
     history = pd.read_csv(job_dir / "history.csv")
+    history["member_id"] = history["member_id"].astype(str)
+    return members, history
+
+
+def _autoencoder_tables(job_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A deep-autoencoder job: members are the rows of summary.csv (none selected); the history's
+    per-epoch errors become the curves (its seed/pretrained columns are member params already)."""
+    members = pd.read_csv(job_dir / "summary.csv")
+    members["member_id"] = members["member_id"].astype(str)
+    members["selected"] = False
+    history = pd.read_csv(job_dir / "history.csv").drop(columns=["seed", "pretrained"])
     history["member_id"] = history["member_id"].astype(str)
     return members, history
 
