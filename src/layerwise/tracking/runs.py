@@ -135,7 +135,7 @@ def member_weights(job: Job, member: dict, log_weights: str) -> Path | None:
     """A finetune member's ``weights/{member_id}.pt`` if log_weights asks for it and it exists."""
     wanted = log_weights == "all" or (log_weights == "selected" and bool(member["selected"]))
     path = job.path / "weights" / f"{member['member_id']}.pt"
-    return path if wanted and job.kind == "finetune" and path.is_file() else None
+    return path if wanted and job.kind in ("finetune", "dropout_study") and path.is_file() else None
 
 
 def _diverged(job: Job, member: dict) -> bool:
