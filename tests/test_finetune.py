@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from layerwise import finetune as ft
 from layerwise.finetune import FinetuneSettings, finetune
+from layerwise.finetune_state import Tracker
 from layerwise.models import mlp
 from layerwise.models.layers import init_layer
 from layerwise.pretrain import PretrainSettings, pretrain_stack
@@ -187,7 +188,7 @@ def test_diverging_member_is_reported_and_isolated(small):
 
 def test_later_divergence_keeps_best_so_far_params():
     params = [torch.ones(2, 3, 2), torch.zeros(2, 2)]
-    tr = ft._Tracker.start(params, 2, "cpu")
+    tr = Tracker.start(params, 2, "cpu")
     tr.update(params, torch.zeros(2), torch.tensor([0.5, 0.4]), epoch=1, patience=5)
     best = [p.clone() for p in params]
     params[0][1] = float("nan")

@@ -16,6 +16,7 @@ Fig. 1 and the supporting online material (SOM); the MNIST net is 784-1000-500-2
     and momentum are parameters.
 The control: the same net from random weights (layerwise.models.layers.init_layer: Glorot uniform,
 x4 for sigmoid layers, plain Glorot for the linear code layer; the decoder gets its own draw).
+Its encoder draws are the RBMs' own starting weights, so it differs only by the training it skips.
 Members: for each seed a pretrained and a random member, trained together as one population of
 K = 2 x len(seeds) (pretrained members first); a member with the same seed sees the same data order.
 Shapes: params = [(W (K, n_in, n_out), b (K, n_out)), ...], encoder layers then decoder layers;

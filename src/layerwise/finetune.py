@@ -16,7 +16,7 @@ p_drop_hidden, max_norm. Choices (documented here, parameters where it matters):
     2010);
   * early stopping per member: a member stops when `patience` epochs passed without a strictly lower
     validation error; its best-epoch parameters are kept; a stopped member is frozen, the loop ends
-    when all members stopped or after max_epochs;
+    when all members stopped or after max_epochs (state: layerwise.finetune_state);
   * divergence (NaN/inf loss or parameters, checked once per epoch): the member is frozen at its
     best-so-far parameters and reported with the epoch; if that was epoch 1, its errors are NaN;
   * the summary's train/valid/test errors are clean evaluations of the best parameters.
@@ -34,6 +34,7 @@ import pandas as pd
 import torch
 
 from layerwise import populations as pop
+from layerwise.finetune_state import Members, Tracker
 from layerwise.models import mlp
 from layerwise.models.layers import ACTIVATIONS, init_layer
 
@@ -100,6 +101,17 @@ class FinetuneSettings:
             )
         if self.n_classes < 2:
             raise ValueError(f"n_classes must be >= 2, got {self.n_classes}")
+
+    def subset(self, members: Sequence[int]) -> FinetuneSettings:
+        """The settings of a subset of members (per-member fields sliced, everything else kept)."""
+        per = {
+            name: [vals[m] for m in members]
+            for name in self._RANGES
+            for vals in [
+                pop.per_member(getattr(self, name), len(self.seeds), name, low=-np.inf, high=np.inf)
+            ]
+        }
+        return dataclasses.replace(self, seeds=[self.seeds[m] for m in members], **per)
 
 
 @dataclass
@@ -209,124 +221,15 @@ def _train_epoch(step, params, d, s: FinetuneSettings, keys, epoch: int, active)
     return loss_sum / nb, wrong_sum / (nb * B), None if norm_sum is None else norm_sum / nb
 
 
-def _subset(s: FinetuneSettings, members: Sequence[int]) -> FinetuneSettings:
-    """The settings of a subset of members (per-member fields sliced, everything else kept)."""
-    per = {
-        name: [vals[m] for m in members]
-        for name in s._RANGES
-        for vals in [pop.per_member(getattr(s, name), len(s.seeds), name, low=-np.inf, high=np.inf)]
-    }
-    return dataclasses.replace(s, seeds=[s.seeds[m] for m in members], **per)
-
-
-class _Members:
-    """The members still training, compacted: a stopped or diverged member costs nothing.
-
-    While all K train, the step updates `full` in place. Once some stop, the active ones are
-    gathered into smaller tensors (K' members) and written back after every epoch. Every member's
-    random streams are keyed by its own seed, so compaction changes no member's numbers (the
-    population-equivalence property). On CUDA the step is captured in a CUDA graph
-    (populations.cuda_graph_step), recaptured when the population shrinks.
-    """
-
-    def __init__(self, full: list, s: FinetuneSettings, device, log: Callable[[str], None]):
-        self.full, self.s_full, self.device, self.log = full, s, device, log
-        self.graphs = device.type == "cuda" if s.cuda_graphs is None else bool(s.cuda_graphs)
-        self.members, self.velocity = np.arange(len(s.seeds)), None
-        self._build(self.members, full)
-
-    def _build(self, members: np.ndarray, params: list) -> None:
-        self.s = _subset(self.s_full, members.tolist())
-        self.params = params
-        step = _make_step(params, self.s, self.device, self.velocity)
-        self.velocity, self.step = step.velocity, step
-        self.keys = pop.member_keys(self.s.seeds, pop.STREAM_ORDER, device=self.device)
-        self.active = torch.ones(len(members), dtype=torch.bool, device=self.device)
-        if self.graphs:
-            self.step = pop.cuda_graph_step(step, params + (self.velocity or []), self.log)
-
-    def shrink_to(self, active: np.ndarray) -> None:
-        """Keep only the members active now (active: (K,) bool on the host)."""
-        keep = np.nonzero(active[self.members])[0]  # positions within the current subset
-        if len(keep) == len(self.members) or len(keep) == 0:
-            return
-        pos = torch.as_tensor(keep, device=self.device)
-        if self.velocity is not None:
-            self.velocity = [v[pos] for v in self.velocity]
-        self.members = self.members[keep]
-        idx = torch.as_tensor(self.members, device=self.device)
-        self._build(self.members, [p[idx] for p in self.full])
-
-    def write_back(self) -> None:
-        if len(self.members) < len(self.s_full.seeds):
-            idx = torch.as_tensor(self.members, device=self.device)
-            for p, q in zip(self.full, self.params, strict=True):
-                p[idx] = q
-
-    def expand(self, values: torch.Tensor) -> torch.Tensor:
-        """(..., K') per-member values -> (..., K), NaN for members not training."""
-        if len(self.members) == len(self.s_full.seeds):
-            return values
-        out = torch.full((*values.shape[:-1], len(self.s_full.seeds)), float("nan"))
-        out[..., torch.as_tensor(self.members)] = values.to(out.device, torch.float32)
-        return out.to(values.device)
-
-
-@dataclass
-class _Tracker:
-    """Per-member early-stopping and divergence state (all tensors (K,) on the device)."""
-
-    best_params: list
-    best_valid: torch.Tensor
-    best_epoch: torch.Tensor
-    active: torch.Tensor
-    diverged_epoch: torch.Tensor
-
-    @classmethod
-    def start(cls, params: list, k: int, device) -> _Tracker:
-        return cls(
-            [p.clone() for p in params],
-            torch.full((k,), float("inf"), device=device),
-            torch.zeros(k, dtype=torch.int64, device=device),
-            torch.ones(k, dtype=torch.bool, device=device),
-            torch.zeros(k, dtype=torch.int64, device=device),
-        )
-
-    def update(self, params, loss, valid, epoch: int, patience: int) -> None:
-        finite = pop.finite_members(loss, params)
-        bad = self.active & ~finite
-        self.diverged_epoch[bad] = epoch
-        # freeze at best-so-far: newly diverged and (see pop.sgd_step) earlier stopped members
-        pop.restore_members(params, self.best_params, ~self.active | bad)
-        improved = self.active & finite & (valid < self.best_valid)
-        self.best_valid = torch.where(improved, valid, self.best_valid)
-        self.best_epoch = torch.where(improved, epoch, self.best_epoch)
-        pop.restore_members(self.best_params, params, improved)
-        self.active &= finite & (epoch - self.best_epoch < patience)
-
-
-def _summary(tr: _Tracker, d, s: FinetuneSettings, epochs_run: np.ndarray) -> pd.DataFrame:
-    best = _pairs(tr.best_params)
-    err = {
+def _clean_errors(best: Layers, d, s: FinetuneSettings) -> dict[str, np.ndarray]:
+    """Split -> (K,) error rates of the best parameters, without dropout."""
+    return {
         sp: mlp.error_rate(best, d[f"x_{sp}"], d[f"y_{sp}"], s.activation, s.eval_batch_size)
         .cpu()
         .numpy()
         .astype(float)
         for sp in ("train", "valid", "test")
     }
-    best_epoch = tr.best_epoch.cpu().numpy()
-    never = best_epoch == 0  # diverged before any epoch finished
-    div = tr.diverged_epoch.cpu().numpy()
-    return pd.DataFrame(
-        {
-            "member": np.arange(len(s.seeds)),
-            "best_epoch": best_epoch,
-            "epochs_run": epochs_run,
-            **{f"{sp}_error": np.where(never, np.nan, e) for sp, e in err.items()},
-            "diverged": div > 0,
-            "diverged_epoch": np.where(div > 0, div, np.nan),
-        }
-    )
 
 
 def finetune(
@@ -351,7 +254,8 @@ def finetune(
             f"batch_size {settings.batch_size} exceeds {d['x_train'].shape[0]} examples"
         )
     params = _initial_params(init_layers, settings, d["x_train"].shape[1], device)
-    tr, run = _Tracker.start(params, K, device), _Members(params, settings, device, log)
+    tr = Tracker.start(params, K, device)
+    run = Members(params, settings, device, log, _make_step)
     rows, epochs_run = [], np.zeros(K, dtype=np.int64)
     for epoch in range(1, settings.max_epochs + 1):
         t0, was_active = time.perf_counter(), tr.active.cpu().numpy().copy()  # no aliasing
@@ -385,5 +289,5 @@ def finetune(
         else []
     )
     history = pd.DataFrame(rows, columns=["member", "epoch", *names])
-    summary = _summary(tr, d, settings, epochs_run)
+    summary = tr.summary(_clean_errors(_pairs(tr.best_params), d, settings), epochs_run)
     return FinetuneResult(_pairs(tr.best_params), history, summary)

@@ -33,6 +33,8 @@ FINAL_METRICS = (
     "best_epoch",
     "epochs_run",
     "diverged_epoch",
+    "test_mse_per_image",  # deep autoencoder (Hinton & Salakhutdinov 2006)
+    "train_mse_per_image",
 )
 # Identity/outcome columns of members.csv that are not hyperparameters.
 NOT_PARAMS = frozenset(
