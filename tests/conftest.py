@@ -18,6 +18,11 @@ import pytest
 from layerwise.data.mnist import MNIST_FILES, load_mnist
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# One intra-op thread per test process (read by torch at import): on a small shared machine two
+# OpenMP threads spinning against other processes made some tests ~9x slower. The workflow's jobs
+# set their own thread count from the config.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist"
 
 
