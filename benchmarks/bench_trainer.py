@@ -43,6 +43,7 @@ import torch
 
 from layerwise import finetune as ft
 from layerwise.device import choose_device, configure_precision
+from layerwise.finetune_state import Members
 from layerwise.models.layers import init_layer
 from layerwise.pretrain import PRETRAINERS, PretrainSettings
 
@@ -122,7 +123,7 @@ def finetune_epoch(sizes, n, batch, k, device, clock, repeat, n_steps=None) -> f
         for i, (a, b) in enumerate(zip(sizes, sizes[1:], strict=False))
     ]
     params = ft._initial_params(hidden, s, sizes[0], device)
-    run = ft._Members(params, s, device, log=lambda line: None)
+    run = Members(params, s, device, lambda line: None, ft._make_step)
     d = _data(n if n_steps is None else n_steps * batch, sizes[0], device)
     counter = iter(range(1, 10**9))
 

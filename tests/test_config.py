@@ -29,7 +29,9 @@ def test_profiles_are_valid_and_complete(profile):
 def test_default_profile_covers_the_four_core_data_sets_at_paper_sizes():
     cfg = load_config(ROOT / "config" / "default.yaml")
     assert cfg["grid"]["datasets"] == ["mnist-basic", "mnist-rot", "rectangles", "convex"]
-    sizes = {k: (v["n_train"], v["n_valid"], v["n_test"]) for k, v in cfg["data"]["datasets"].items()}
+    sizes = {
+        k: (v["n_train"], v["n_valid"], v["n_test"]) for k, v in cfg["data"]["datasets"].items()
+    }
     assert sizes["mnist-basic"] == (10000, 2000, 50000)
     assert sizes["rectangles"] == (1000, 200, 50000)
     assert sizes["convex"] == (6000, 2000, 50000)
@@ -50,7 +52,9 @@ def test_wrong_type_is_named(smoke):
 
 
 def test_out_of_range_value_names_the_range(smoke):
-    with pytest.raises(ConfigError, match=r"grid\.depths\.0: 7 is out of range; legal range: \[1, 4\]"):
+    with pytest.raises(
+        ConfigError, match=r"grid\.depths\.0: 7 is out of range; legal range: \[1, 4\]"
+    ):
         validate_config(deep_merge(smoke, {"grid": {"depths": [7, 1]}}))
 
 
@@ -60,8 +64,9 @@ def test_bad_enum_lists_legal_values(smoke):
 
 
 def test_unknown_dataset_name_and_grid_outside_data(smoke):
-    bad = deep_merge(smoke, {"data": {"datasets": {"mnist-bsic": {"n_train": 10, "n_valid": 10,
-                                                                  "n_test": 10}}}})
+    bad = deep_merge(
+        smoke, {"data": {"datasets": {"mnist-bsic": {"n_train": 10, "n_valid": 10, "n_test": 10}}}}
+    )
     with pytest.raises(ConfigError, match="mnist-bsic"):
         validate_config(bad)
     bad = deep_merge(smoke, {"grid": {"datasets": ["convex", "mnist-rot"]}})

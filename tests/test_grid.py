@@ -17,11 +17,14 @@ def cfg():
 
 
 def test_pretrain_candidates_are_the_product_of_lists(cfg):
-    cfg = deep_merge(cfg, {"pretrain": {"dae": {"lr": [0.1, 0.01], "corruption_level": [0.1, 0.25, 0.5]}}})
+    cfg = deep_merge(
+        cfg, {"pretrain": {"dae": {"lr": [0.1, 0.01], "corruption_level": [0.1, 0.25, 0.5]}}}
+    )
     cands = pretrain_candidates(cfg, "dae")
     assert len(cands) == 6
     assert {(c["lr"], c["corruption_level"]) for c in cands} == set(
-        itertools.product([0.1, 0.01], [0.1, 0.25, 0.5]))
+        itertools.product([0.1, 0.01], [0.1, 0.25, 0.5])
+    )
     assert pretrain_candidates(cfg, "none") == [{}]
 
 
@@ -29,8 +32,9 @@ def test_every_member_once_and_shapes_shared_within_a_job(cfg):
     jobs = finetune_jobs(cfg)
     g = cfg["grid"]
     assert len(jobs) == len(g["datasets"]) * len(g["depths"]) * len(cfg["model"]["n_hidden"])
-    expected = (len(g["pretraining"]) * len(cfg["finetune"]["lr"]) * len(g["dropout"])
-                * len(g["seeds"]))
+    expected = (
+        len(g["pretraining"]) * len(cfg["finetune"]["lr"]) * len(g["dropout"]) * len(g["seeds"])
+    )
     for job in jobs:
         ids = [m.member_id for m in job.members]
         assert len(ids) == len(set(ids)) == expected

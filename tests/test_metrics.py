@@ -15,8 +15,14 @@ def test_error_rate():
 
 @pytest.mark.parametrize(
     "pct, n, printed",
-    [(2.71, 50000, 0.14), (3.17, 50000, 0.15), (15.22, 50000, 0.31), (8.80, 50000, 0.25),
-     (62.16, 50000, 0.43), (1.60, 10000, 0.25)],
+    [
+        (2.71, 50000, 0.14),
+        (3.17, 50000, 0.15),
+        (15.22, 50000, 0.31),
+        (8.80, 50000, 0.25),
+        (62.16, 50000, 0.43),
+        (1.60, 10000, 0.25),
+    ],
 )
 def test_interval_matches_printed_half_widths(pct, n, printed):
     assert round(100 * float(binomial_ci95(pct / 100, n)), 2) == pytest.approx(printed, abs=0.006)
@@ -34,9 +40,20 @@ def _table():
     rows = []
     for seed in (1, 2):
         for cand, valid in (("a", 0.10 + seed / 100), ("b", 0.08), ("c", np.nan)):
-            rows.append(dict(dataset="d", depth=1, pretraining="rbm", dropout=False, seed=seed,
-                             candidate=cand, valid_error=valid if seed == 1 else 0.2 - (cand == "a"),
-                             test_error=0.1 * (seed + (cand == "b")), n_test=100, train_error=0.0))
+            rows.append(
+                dict(
+                    dataset="d",
+                    depth=1,
+                    pretraining="rbm",
+                    dropout=False,
+                    seed=seed,
+                    candidate=cand,
+                    valid_error=valid if seed == 1 else 0.2 - (cand == "a"),
+                    test_error=0.1 * (seed + (cand == "b")),
+                    n_test=100,
+                    train_error=0.0,
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -49,8 +66,17 @@ def test_selection_picks_the_best_validation_candidate_per_seed():
 
 
 def test_selection_never_picks_diverged_and_ties_go_first():
-    t = pd.DataFrame(dict(dataset="d", depth=1, pretraining="none", dropout=False, seed=1,
-                          candidate=["x", "y", "z"], valid_error=[np.nan, 0.3, 0.3]))
+    t = pd.DataFrame(
+        dict(
+            dataset="d",
+            depth=1,
+            pretraining="none",
+            dropout=False,
+            seed=1,
+            candidate=["x", "y", "z"],
+            valid_error=[np.nan, 0.3, 0.3],
+        )
+    )
     assert select_best(t).tolist() == [False, True, False]
     t["valid_error"] = np.nan
     assert not select_best(t).any()

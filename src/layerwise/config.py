@@ -34,7 +34,9 @@ def read_yaml(path: str | Path) -> dict:
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(
+            f"config file {path} must hold a mapping of keys, got {type(data).__name__}"
+        )
     return data
 
 
@@ -93,7 +95,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 
 def validate_config(config: dict, schema: dict | None = None) -> dict:
-    """Return a validated copy of ``config`` with defaults filled in; raise ConfigError otherwise."""
+    """A validated copy of ``config`` with defaults filled in; ConfigError otherwise."""
     schema = load_schema() if schema is None else schema
     cfg = copy.deepcopy(config)
     validator = _DefaultingValidator(schema)
@@ -111,7 +113,8 @@ def _check_cross_references(cfg: dict) -> None:
     if missing:
         raise ConfigError(
             f"grid.datasets lists {missing} but data.datasets does not define them; "
-            f"add them under data.datasets (with n_train/n_valid/n_test) or remove them from the grid"
+            f"add them under data.datasets (with n_train/n_valid/n_test) "
+            f"or remove them from the grid"
         )
 
 

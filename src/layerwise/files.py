@@ -1,6 +1,7 @@
 """Atomic file writes: a file either holds a finished result or does not exist.
 
-Every stage writes ``<stem>.tmp-<pid><suffix>`` next to the target and then ``os.replace``s it, so an
+Every stage writes ``<stem>.tmp-<pid><suffix>`` next to the target and then
+``os.replace``s it, so an
 interrupted job (Ctrl-C, a killed SLURM job, a full disk) never leaves a half-written file that a
 later stage, or a rerun of the workflow, could take for a result.
 """
@@ -39,6 +40,6 @@ def write_json(target: str | Path, obj) -> None:
 
 
 def write_with(target: str | Path, writer: Callable[[Path], None]) -> None:
-    """Atomically write ``target`` with ``writer(tmp_path)`` (e.g. ``df.to_csv``, ``torch.save``)."""
+    """Atomically write ``target`` with ``writer(tmp_path)`` (``df.to_csv``, ``torch.save``)."""
     with atomic_path(target) as tmp:
         writer(tmp)

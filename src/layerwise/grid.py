@@ -1,14 +1,17 @@
 """Expand a validated study config into jobs and members: the ONE place the DAG's shape is decided.
 
-The experiment of Larochelle et al. (JMLR 2009, sec. 6) crosses data sets, depth (1-4 hidden layers),
+The experiment of Larochelle et al. (JMLR 2009, sec. 6) crosses data sets, depth (1-4 hidden
+layers),
 initialisation (random, autoencoder, denoising autoencoder, RBM) and hyperparameter candidates, and
 reports, per seed, the candidate with the best validation error. Here:
 
 * a *pretraining job* is one (data set, method, pretraining candidate, hidden width): it trains one
   greedy stack of ``max(depths)`` layers per seed (a population over seeds); shallower nets reuse
-  its first d layers. ``none`` is a job too: it writes the random initial stacks, so every fine-tuning
+  its first d layers. ``none`` is a job too: it writes the random initial stacks, so every
+  fine-tuning
   member starts from a stack file whatever its strategy.
-* a *fine-tuning job* is one (data set, depth, hidden width[, pretraining]) -- all of its members have
+* a *fine-tuning job* is one (data set, depth, hidden width[, pretraining]) -- all of its members
+  have
   the same shapes, so they train together as one population. Members differ in initial weights,
   learning rate, dropout and seed.
 
@@ -21,8 +24,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-PRETRAIN_KEYS = {"ae": ("lr", "epochs"), "dae": ("lr", "epochs", "corruption_level"),
-                 "rbm": ("lr", "epochs", "cd_k")}
+PRETRAIN_KEYS = {
+    "ae": ("lr", "epochs"),
+    "dae": ("lr", "epochs", "corruption_level"),
+    "rbm": ("lr", "epochs", "cd_k"),
+}
 _SHORT = {"lr": "lr", "epochs": "e", "corruption_level": "c", "cd_k": "k"}
 
 
@@ -30,11 +36,11 @@ _SHORT = {"lr": "lr", "epochs": "e", "corruption_level": "c", "cd_k": "k"}
 class PretrainJob:
     dataset: str
     method: str
-    pretrain_id: str          # e.g. "h1000-lr0.01-e10-k1", "h1000" for none
+    pretrain_id: str  # e.g. "h1000-lr0.01-e10-k1", "h1000" for none
     n_hidden: int
-    n_layers: int             # depth of the deepest net of the grid
+    n_layers: int  # depth of the deepest net of the grid
     seeds: tuple[int, ...]
-    settings: dict = field(hash=False, compare=False)   # method settings of this candidate
+    settings: dict = field(hash=False, compare=False)  # method settings of this candidate
 
     @property
     def path(self) -> str:
@@ -46,11 +52,11 @@ class Member:
     member_id: str
     pretraining: str
     pretrain_id: str
-    candidate: str            # fine-tuning candidate id (same across seeds)
+    candidate: str  # fine-tuning candidate id (same across seeds)
     dropout: bool
     seed: int
     lr: float
-    seed_index: int           # index of this seed in the pretraining job's population
+    seed_index: int  # index of this seed in the pretraining job's population
     pretrain_settings: dict = field(default_factory=dict, hash=False, compare=False)
 
 
@@ -59,7 +65,7 @@ class FinetuneJob:
     dataset: str
     depth: int
     n_hidden: int
-    group: str                # "h{n_hidden}-all" or "h{n_hidden}-{method}"
+    group: str  # "h{n_hidden}-all" or "h{n_hidden}-{method}"
     members: tuple[Member, ...]
 
     @property
@@ -77,7 +83,7 @@ def _fmt(value) -> str:
 
 
 def pretrain_candidates(cfg: dict, method: str) -> list[dict]:
-    """The product of the list-valued pretraining settings of ``method`` (one dict per candidate)."""
+    """Product of the list-valued pretraining settings of ``method`` (a dict per candidate)."""
     if method == "none":
         return [{}]
     section = cfg["pretrain"][method]
@@ -85,7 +91,7 @@ def pretrain_candidates(cfg: dict, method: str) -> list[dict]:
     fixed = {k: v for k, v in section.items() if k not in keys}
     out = []
     for values in itertools.product(*(section[k] for k in keys)):
-        cand = dict(zip(keys, values))
+        cand = dict(zip(keys, values, strict=True))
         cand.update(fixed)
         cand["batch_size"] = cfg["pretrain"]["batch_size"]
         out.append(cand)
@@ -93,7 +99,9 @@ def pretrain_candidates(cfg: dict, method: str) -> list[dict]:
 
 
 def pretrain_id(method: str, n_hidden: int, cand: dict) -> str:
-    parts = [f"h{n_hidden}"] + [f"{_SHORT[k]}{_fmt(cand[k])}" for k in PRETRAIN_KEYS.get(method, ())]
+    parts = [f"h{n_hidden}"] + [
+        f"{_SHORT[k]}{_fmt(cand[k])}" for k in PRETRAIN_KEYS.get(method, ())
+    ]
     return "-".join(parts)
 
 
@@ -105,8 +113,17 @@ def pretrain_jobs(cfg: dict) -> list[PretrainJob]:
         grid["datasets"], grid["pretraining"], cfg["model"]["n_hidden"]
     ):
         for cand in pretrain_candidates(cfg, method):
-            jobs.append(PretrainJob(dataset, method, pretrain_id(method, width, cand), width,
-                                    n_layers, tuple(grid["seeds"]), cand))
+            jobs.append(
+                PretrainJob(
+                    dataset,
+                    method,
+                    pretrain_id(method, width, cand),
+                    width,
+                    n_layers,
+                    tuple(grid["seeds"]),
+                    cand,
+                )
+            )
     return jobs
 
 
@@ -119,7 +136,9 @@ def _members(cfg: dict, dataset: str, width: int, methods: list[str]) -> list[Me
                 candidate = f"{pid}-ft{_fmt(lr)}"
                 for i, seed in enumerate(grid["seeds"]):
                     mid = f"{method}.{candidate}.do{int(dropout)}.s{seed}"
-                    out.append(Member(mid, method, pid, candidate, dropout, seed, float(lr), i, cand))
+                    out.append(
+                        Member(mid, method, pid, candidate, dropout, seed, float(lr), i, cand)
+                    )
     return out
 
 

@@ -1,4 +1,4 @@
-"""Per-job progress logs: every line a job prints goes, flushed, to its log file (``tail -f`` it)."""
+"""Per-job progress logs: every line a job prints goes, flushed, to its log file (tail -f it)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def job_logger(path: str | Path | None) -> Callable[..., None]:
-    """Send this process's stdout/stderr to ``path`` (appending) and return a timestamping logger."""
+    """Send stdout/stderr of this process to ``path`` (appending); return a timestamping logger."""
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         handle = open(path, "a", buffering=1)  # noqa: SIM115 -- lives as long as the job

@@ -56,8 +56,8 @@ def select_best(table: pd.DataFrame, keys: list[str] | None = None) -> pd.Series
 
 
 def summarize_selected(table: pd.DataFrame) -> pd.DataFrame:
-    """Per (dataset, depth, pretraining, dropout): mean test error over seeds of the selected members,
-    its binomial 95% half-width at the mean, the standard deviation across seeds and the seed count."""
+    """Per (dataset, depth, pretraining, dropout): mean test error over seeds of the selected
+    members, its binomial 95% half-width at the mean, the std across seeds and the seed count."""
     sel = table[table["selected"].astype(bool)]
     keys = ["dataset", "depth", "pretraining", "dropout"]
     agg = sel.groupby(keys, sort=True).agg(

@@ -7,18 +7,39 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("layerwise", "torch", "numpy", "pandas", "snakemake", "mlflow", "scikit-image",
-            "seaborn", "matplotlib", "weasyprint")
+PACKAGES = (
+    "layerwise",
+    "torch",
+    "numpy",
+    "pandas",
+    "snakemake",
+    "mlflow",
+    "scikit-image",
+    "seaborn",
+    "matplotlib",
+    "weasyprint",
+)
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
     """The commit of the working tree (with "-dirty" if it has changes), or "unknown"."""
     cwd = Path(cwd) if cwd else Path(__file__).resolve().parent
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return head + ("-dirty" if dirty else "")

@@ -16,8 +16,19 @@ import pandas as pd
 from layerwise import files, provenance
 from layerwise.metrics import select_best
 
-REQUIRED = ["dataset", "depth", "pretraining", "dropout", "seed", "member_id", "job_id",
-            "valid_error", "test_error", "n_test", "diverged"]
+REQUIRED = [
+    "dataset",
+    "depth",
+    "pretraining",
+    "dropout",
+    "seed",
+    "member_id",
+    "job_id",
+    "valid_error",
+    "test_error",
+    "n_test",
+    "diverged",
+]
 
 
 class ResultsError(ValueError):
@@ -28,7 +39,9 @@ def _read_members(path: Path) -> pd.DataFrame:
     try:
         df = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ResultsError(f"cannot read {path}: {exc}; delete its job directory and rerun") from exc
+        raise ResultsError(
+            f"cannot read {path}: {exc}; delete its job directory and rerun"
+        ) from exc
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise ResultsError(f"{path} lacks columns {missing}; delete its job directory and rerun")
@@ -44,8 +57,18 @@ def collect_results(job_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         members = _read_members(d / "members.csv")
         tables.append(members)
         hist = pd.read_csv(d / "history.csv")
-        info = members[["member_id", "dataset", "depth", "pretraining", "dropout", "seed",
-                        "candidate", "job_id"]]
+        info = members[
+            [
+                "member_id",
+                "dataset",
+                "depth",
+                "pretraining",
+                "dropout",
+                "seed",
+                "candidate",
+                "job_id",
+            ]
+        ]
         histories.append(hist.merge(info, on="member_id", how="left"))
     table = pd.concat(tables, ignore_index=True)
     dup = table.duplicated(["job_id", "member_id"])
@@ -69,17 +92,31 @@ def stage_wall_times(record_paths: list[Path]) -> tuple[dict[str, float], int, l
     return {k: round(v, 1) for k, v in stages.items()}, n_runs, sorted(devices)
 
 
-def write_study_tables(cfg: dict, finetune_dirs: list[Path], record_paths: list[Path],
-                       out_results: Path, out_history: Path, out_provenance: Path,
-                       tracking_uri: str | None = None) -> None:
+def write_study_tables(
+    cfg: dict,
+    finetune_dirs: list[Path],
+    record_paths: list[Path],
+    out_results: Path,
+    out_history: Path,
+    out_provenance: Path,
+    tracking_uri: str | None = None,
+) -> None:
     """The `results` rule: tidy table, concatenated history and provenance, written atomically."""
     table, history = collect_results(finetune_dirs)
     files.write_with(out_results, lambda p: table.to_csv(p, index=False))
     files.write_with(out_history, lambda p: history.to_csv(p, index=False))
     stages, n_runs, devices = stage_wall_times(record_paths)
-    files.write_json(out_provenance, {
-        "config": cfg, "git_commit": provenance.git_commit(),
-        "versions": provenance.package_versions(), "device": ", ".join(devices),
-        "stage_wall_time_s": stages, "n_jobs": len(record_paths), "n_runs": n_runs,
-        "tracking_uri": tracking_uri, "finished": provenance.now(),
-    })
+    files.write_json(
+        out_provenance,
+        {
+            "config": cfg,
+            "git_commit": provenance.git_commit(),
+            "versions": provenance.package_versions(),
+            "device": ", ".join(devices),
+            "stage_wall_time_s": stages,
+            "n_jobs": len(record_paths),
+            "n_runs": n_runs,
+            "tracking_uri": tracking_uri,
+            "finished": provenance.now(),
+        },
+    )

@@ -9,11 +9,10 @@ import time
 
 import pandas as pd
 import pytest
-from workflow_run import env_with_mnist, kill_group, run_snakemake, snakemake_cmd
+from workflow_run import SMOKE, env_with_mnist, kill_group, run_snakemake, snakemake_cmd
 
 from layerwise.config import load_config
 from layerwise.grid import pretrain_jobs
-from workflow_run import SMOKE
 
 pytestmark = pytest.mark.slow
 VOLATILE = ["wall_time_s"]
@@ -36,19 +35,35 @@ def test_interrupted_run_resumes_to_the_same_table(tmp_path, mnist_dir, smoke_st
     first_finetune_log = tmp_path / "results/logs/finetune"
     cmd = snakemake_cmd(tmp_path, "--cores", "2", "results/results.csv")
     with open(tmp_path / "interrupted.out", "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env=env_with_mnist(mnist_dir))
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env_with_mnist(mnist_dir),
+        )
         # interrupt while fine-tuning jobs are running: pretraining is done, results are not
-        started = _wait_for(lambda: all(r.exists() for r in records) and first_finetune_log.exists()
-                            and any(first_finetune_log.rglob("*.log")), proc, 600)
+        started = _wait_for(
+            lambda: (
+                all(r.exists() for r in records)
+                and first_finetune_log.exists()
+                and any(first_finetune_log.rglob("*.log"))
+            ),
+            proc,
+            600,
+        )
         time.sleep(2)
         kill_group(proc)  # Ctrl-C to the whole group, SIGKILL if it lingers
     assert started, (tmp_path / "interrupted.out").read_text()[-3000:]
     assert not (tmp_path / "results/results.csv").exists()
     done = {r: r.stat().st_mtime_ns for r in records}
 
-    subprocess.run(snakemake_cmd(tmp_path, "--unlock"), env=env_with_mnist(mnist_dir), check=True,
-                   capture_output=True)
+    subprocess.run(
+        snakemake_cmd(tmp_path, "--unlock"),
+        env=env_with_mnist(mnist_dir),
+        check=True,
+        capture_output=True,
+    )
     run_snakemake(tmp_path, mnist_dir, "--cores", "2", "results/results.csv")
     # finished pretraining jobs were not redone
     assert {r: r.stat().st_mtime_ns for r in records} == done
@@ -57,5 +72,7 @@ def test_interrupted_run_resumes_to_the_same_table(tmp_path, mnist_dir, smoke_st
     resumed = pd.read_csv(tmp_path / "results/results.csv").drop(columns=VOLATILE)
     reference = pd.read_csv(smoke_study / "results/results.csv").drop(columns=VOLATILE)
     key = ["job_id", "member_id"]
-    pd.testing.assert_frame_equal(resumed.sort_values(key).reset_index(drop=True),
-                                  reference.sort_values(key).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        resumed.sort_values(key).reset_index(drop=True),
+        reference.sort_values(key).reset_index(drop=True),
+    )

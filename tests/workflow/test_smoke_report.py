@@ -1,5 +1,6 @@
 """The smoke study's own report: opens in headless Chromium (not blank, every image loaded, tables
-with one row per network type x depth), and the PDF has its sections and a first page that renders."""
+with one row per network type x depth), and the PDF has its sections and a first page that
+renders."""
 
 from __future__ import annotations
 
@@ -24,11 +25,13 @@ def test_smoke_report_in_chromium(browser, smoke_study, tmp_path):
     pixels = np.asarray(Image.open(io.BytesIO(shot)).convert("L"), dtype=float)
     assert pixels.var() > 100, "screenshot is blank"
     images = browser.execute_script(
-        "return Array.from(document.images).map(i => [i.complete, i.naturalWidth]);")
+        "return Array.from(document.images).map(i => [i.complete, i.naturalWidth]);"
+    )
     assert len(images) >= 5 and all(done and width > 0 for done, width in images)
     rows = browser.execute_script(
         "const n = {}; document.querySelectorAll('table.results').forEach(t => "
-        "{ n[t.dataset.key] = (n[t.dataset.key] || 0) + t.tBodies[0].rows.length; }); return n;")
+        "{ n[t.dataset.key] = (n[t.dataset.key] || 0) + t.tBodies[0].rows.length; }); return n;"
+    )
     g = CFG["grid"]
     assert rows["table_depth"] == len(g["pretraining"]) * len(g["depths"])
     assert rows["table_2007"] == len(g["datasets"])
@@ -45,7 +48,33 @@ def test_smoke_report_pdf(smoke_study, tmp_path):
         assert title in text, title
     if shutil.which("pdftoppm") is None:
         pytest.skip("pdftoppm (poppler-utils) not installed")
-    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1",
-                    str(smoke_study / "reports/report.pdf"), str(tmp_path / "page")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "50",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(smoke_study / "reports/report.pdf"),
+            str(tmp_path / "page"),
+        ],
+        check=True,
+    )
     page = np.asarray(Image.open(next(tmp_path.glob("page*.png"))).convert("L"), dtype=float)
     assert page.var() > 50
+
+
+def test_snakemake_own_report(smoke_study, mnist_dir, tmp_path):
+    """`snakemake --report` packs the marked figures and tables with their captions."""
+    from workflow_run import run_snakemake
+
+    out = tmp_path / "snakemake-report.zip"
+    run_snakemake(smoke_study, mnist_dir, "--report", str(out), timeout=600)
+    import zipfile
+
+    names = zipfile.ZipFile(out).namelist()
+    assert any(n.endswith("results.csv") for n in names), names[:20]
+    assert sum(n.endswith(".png") for n in names) >= 5

@@ -25,13 +25,16 @@ def test_all_eight_data_sets_generated(smoke_study):
         assert grid.ndim >= 2 and grid.shape[0] >= 28 and grid.std() > 0.05  # not blank
         sizes = card["sizes"]
         assert (sizes["train"], sizes["valid"], sizes["test"]) == (
-            spec["n_train"], spec["n_valid"], spec["n_test"])
+            spec["n_train"],
+            spec["n_valid"],
+            spec["n_test"],
+        )
 
 
 def test_results_table_has_every_cell_and_seed(smoke_study):
     table = pd.read_csv(smoke_study / "results/results.csv")
     expected = {(j.path, m.member_id) for j in finetune_jobs(CFG) for m in j.members}
-    assert set(zip(table.job_id, table.member_id)) == expected
+    assert set(zip(table.job_id, table.member_id, strict=True)) == expected
     assert len(table) == len(expected)
     finished = table[~table.diverged]
     assert np.isfinite(finished.test_error).all()
@@ -61,8 +64,11 @@ def _mlflow_counts(workdir):
 
 def _expected_runs(workdir):
     """Every job record on disk (grid jobs and the extra studies) and its member count."""
-    records = [json.loads(p.read_text()) for p in (workdir / "results").rglob("record.json")
-               if "mlartifacts" not in p.parts]  # MLflow keeps copies as artifacts
+    records = [
+        json.loads(p.read_text())
+        for p in (workdir / "results").rglob("record.json")
+        if "mlartifacts" not in p.parts
+    ]  # MLflow keeps copies as artifacts
     job_ids = {r["job_id"] for r in records}
     assert len(job_ids) == len(records)
     grid_ids = {j.path for j in pretrain_jobs(CFG) + finetune_jobs(CFG)}
@@ -83,8 +89,11 @@ def _assert_exactly_once(workdir):
 
 def test_mlflow_holds_each_job_and_member_exactly_once(smoke_study):
     parents, children = _assert_exactly_once(smoke_study)
-    selected = [c for c in children if c.data.tags.get("selected") == "true"
-                and c.data.tags["job_id"].startswith("finetune/")]
+    selected = [
+        c
+        for c in children
+        if c.data.tags.get("selected") == "true" and c.data.tags["job_id"].startswith("finetune/")
+    ]
     table = pd.read_csv(smoke_study / "results/results.csv")
     assert len(selected) == int(table.selected.sum())
 
@@ -94,8 +103,9 @@ def test_rerun_does_not_duplicate_runs(smoke_study, mnist_dir):
     # re-import the finished study, then retrain one job (and everything downstream of it)
     run_snakemake(smoke_study, mnist_dir, "--cores", "4", "--forcerun", "track")
     job = finetune_jobs(CFG)[0]
-    run_snakemake(smoke_study, mnist_dir, "--cores", "4", "--forcerun",
-                  f"results/{job.path}/members.csv")
+    run_snakemake(
+        smoke_study, mnist_dir, "--cores", "4", "--forcerun", f"results/{job.path}/members.csv"
+    )
     parents, _ = _assert_exactly_once(smoke_study)
     after = {p.info.run_id for p in parents}
     # only the retrained job got a new parent run; every other run was left as it was

@@ -6,5 +6,11 @@ from layerwise.autoencoder_job import run_autoencoder_job
 from layerwise.joblog import job_logger
 
 log = job_logger(snakemake.log[0])
-run_autoencoder_job(snakemake.params.cfg, int(snakemake.wildcards.code), Path(snakemake.input.data),
-                    Path(snakemake.output.summary).parent, threads=snakemake.threads, log=log)
+run_autoencoder_job(
+    snakemake.params.cfg,
+    int(snakemake.wildcards.code),
+    Path(snakemake.input.data),
+    Path(snakemake.output.summary).parent,
+    threads=snakemake.threads,
+    log=log,
+)

@@ -6,5 +6,6 @@ from layerwise.experiment import run_dataset_job
 from layerwise.joblog import job_logger
 
 log = job_logger(snakemake.log[0])
-run_dataset_job(snakemake.params.cfg, snakemake.wildcards.dataset,
-                Path(snakemake.output.data).parent, log=log)
+run_dataset_job(
+    snakemake.params.cfg, snakemake.wildcards.dataset, Path(snakemake.output.data).parent, log=log
+)

@@ -6,6 +6,11 @@ from layerwise.joblog import job_logger
 from layerwise.results import write_study_tables
 
 job_logger(snakemake.log[0])
-write_study_tables(snakemake.params.cfg, [Path(d) for d in snakemake.params.dirs],
-                   [Path(p) for p in snakemake.input.records], Path(snakemake.output.results),
-                   Path(snakemake.output.history), Path(snakemake.output.provenance))
+write_study_tables(
+    snakemake.params.cfg,
+    [Path(d) for d in snakemake.params.dirs],
+    [Path(p) for p in snakemake.input.records],
+    Path(snakemake.output.results),
+    Path(snakemake.output.history),
+    Path(snakemake.output.provenance),
+)

@@ -7,7 +7,11 @@ from layerwise.tracking import import_study, resolve_tracking_uri
 
 job_logger(snakemake.log[0])
 cfg = snakemake.params.cfg
-import_study(Path("results"), Path(snakemake.input.results),
-             tracking_uri=resolve_tracking_uri(cfg["tracking"]["uri"], Path("results")),
-             experiment=f"layerwise-{cfg['study']}", log_weights=cfg["tracking"]["log_weights"],
-             out_json=Path(snakemake.output.imported))
+import_study(
+    Path("results"),
+    Path(snakemake.input.results),
+    tracking_uri=resolve_tracking_uri(cfg["tracking"]["uri"], Path("results")),
+    experiment=f"layerwise-{cfg['study']}",
+    log_weights=cfg["tracking"]["log_weights"],
+    out_json=Path(snakemake.output.imported),
+)
