@@ -15,6 +15,7 @@ smoke: $(STAMP)
 	$(VENV)/bin/snakemake --cores all --configfile config/smoke.yaml
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks workflow/scripts
 	$(VENV)/bin/pytest
 
 install: $(STAMP)
