@@ -199,7 +199,7 @@ def run_autoencoder_job(
         method="rbm",
         depth=len(s.layer_sizes),
         group=f"code{code_size}",
-        n_members=len(ids),
+        n_members=len(table),  # one run per summary row: the trained nets and the PCA baseline
         n_diverged=int(table["diverged"].sum()),
         settings={**a, "code_size": code_size, "layer_sizes": s.layer_sizes},
     )

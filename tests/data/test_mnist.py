@@ -134,6 +134,8 @@ def mirror_root(mnist_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     """http://127.0.0.1:<port>/ serving good/ (the four files) and bad/ (t10k-labels corrupt)."""
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
+    # CI points LAYERWISE_MNIST_DIR at the offline copy; these tests exercise the download path
+    monkeypatch.delenv("LAYERWISE_MNIST_DIR", raising=False)
     root = tmp_path / "www"
     _copy(mnist_dir, root / "good")
     _corrupt_content(_copy(mnist_dir, root / "bad") / f"{LABELS_T10K}.gz")
