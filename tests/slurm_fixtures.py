@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from workflow_run import kill_group
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER_SCRIPT = ROOT / ".ci" / "slurm-cluster.sh"
@@ -121,19 +122,6 @@ def last_job_id() -> int:
     return max((job.job_id for job in squeue_jobs()), default=0)
 
 
-def _stop(proc: subprocess.Popen, grace: float = 20.0) -> None:
-    """SIGINT to the whole group (snakemake then scancels its jobs), SIGKILL after `grace` s:
-    snakemake ignores a plain SIGTERM while it waits for remote jobs."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-
-
 def run_snakemake(
     args: list[str], *, cwd: Path, timeout: float, env: dict[str, str] | None = None
 ) -> Run:
@@ -153,7 +141,8 @@ def run_snakemake(
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _stop(proc)
+            # SIGINT makes snakemake scancel its jobs; it ignores a plain SIGTERM while it waits
+            kill_group(proc, grace=20.0)
             leftover = [str(j.job_id) for j in squeue_jobs(before)]
             if leftover:
                 subprocess.run(["scancel", *leftover], timeout=30, check=False)
