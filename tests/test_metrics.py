@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from layerwise.metrics import binomial_ci95, error_rate, select_best, summarize_selected
+from layerwise.metrics import binomial_ci95, error_rate, select_best
 
 
 def test_error_rate():
@@ -80,12 +80,3 @@ def test_selection_never_picks_diverged_and_ties_go_first():
     assert select_best(t).tolist() == [False, True, False]
     t["valid_error"] = np.nan
     assert not select_best(t).any()
-
-
-def test_summary_mean_interval_and_spread():
-    t = _table()
-    t["selected"] = select_best(t)
-    s = summarize_selected(t).iloc[0]
-    assert s.n_seeds == 2
-    assert s.test_error == pytest.approx((0.2 + 0.2) / 2)
-    assert s.test_ci95 == pytest.approx(1.96 * np.sqrt(0.2 * 0.8 / 100))

@@ -53,20 +53,3 @@ def select_best(table: pd.DataFrame, keys: list[str] | None = None) -> pd.Series
     best = finite.groupby(keys, sort=False, dropna=False)["valid_error"].idxmin()
     mask.loc[best.values] = True
     return mask
-
-
-def summarize_selected(table: pd.DataFrame) -> pd.DataFrame:
-    """Per (dataset, depth, pretraining, dropout): mean test error over seeds of the selected
-    members, its binomial 95% half-width at the mean, the std across seeds and the seed count."""
-    sel = table[table["selected"].astype(bool)]
-    keys = ["dataset", "depth", "pretraining", "dropout"]
-    agg = sel.groupby(keys, sort=True).agg(
-        test_error=("test_error", "mean"),
-        test_error_std=("test_error", "std"),
-        train_error=("train_error", "mean"),
-        valid_error=("valid_error", "mean"),
-        n_seeds=("seed", "nunique"),
-        n_test=("n_test", "first"),
-    )
-    agg["test_ci95"] = binomial_ci95(agg["test_error"], agg["n_test"])
-    return agg.reset_index()

@@ -96,6 +96,9 @@ def test_mlflow_holds_each_job_and_member_exactly_once(smoke_study):
     ]
     table = pd.read_csv(smoke_study / "results/results.csv")
     assert len(selected) == int(table.selected.sum())
+    # the report's provenance tells where to browse these runs
+    provenance = json.loads((smoke_study / "results/provenance.json").read_text())
+    assert provenance["tracking_uri"] == f"sqlite:///{smoke_study.resolve()}/results/mlflow.db"
 
 
 def test_rerun_does_not_duplicate_runs(smoke_study, mnist_dir):
