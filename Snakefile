@@ -6,7 +6,7 @@
 #
 # Data flows one way: config -> data sets -> pretrained stacks -> fine-tuned populations
 # -> one tidy results table -> MLflow import + tables, figures and the HTML/PDF report.
-# The grid (which jobs exist) is decided in one place: layerwise.grid.
+# Which jobs exist is decided by the studies (layerwise.studies); rules only name files.
 
 from pathlib import Path
 
@@ -26,7 +26,7 @@ include: "workflow/rules/finetune.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/track.smk"
 include: "workflow/rules/dropout_study.smk"
-include: "workflow/rules/autoencoder.smk"
+include: "workflow/rules/deep_autoencoder.smk"
 include: "workflow/rules/report.smk"
 
 

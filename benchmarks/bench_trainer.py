@@ -9,7 +9,8 @@ cross-entropy; Bengio et al. 2007). Measured on whatever device is found, in one
     FLOP / rate of every workload, so each figure is also a multiple of that floor;
   * the tutorial loop, written plainly (DataLoader over CPU tensors, nn.Sequential,
     torch.optim.SGD; on CUDA also with the data on the GPU);
-  * our trainer (layerwise.finetune's step and epoch, layerwise.pretrain's RBM and AE layers)
+  * our trainer (layerwise.engine.finetune's step and epoch; layerwise.engine.pretrain's RBM
+    and AE layers)
     for each K (members trained together) and each minibatch size;
   * ms per population step at minibatch 20 against K (nearly flat on a GPU until it is busy).
 
@@ -41,11 +42,11 @@ from pathlib import Path
 
 import torch
 
-from layerwise import finetune as ft
 from layerwise.device import choose_device, configure_precision
-from layerwise.finetune_state import Members
-from layerwise.models.layers import init_layer
-from layerwise.pretrain import PRETRAINERS, PretrainSettings
+from layerwise.engine import finetune as ft
+from layerwise.engine.finetune_state import Members
+from layerwise.engine.layers import init_layer
+from layerwise.engine.pretrain import PRETRAINERS, PretrainSettings
 
 OUT = Path(__file__).parent / "out"
 
@@ -115,7 +116,7 @@ def tutorial_epoch(sizes, n, batch, device, clock, repeat, data_on_device=False)
 
 
 def finetune_epoch(sizes, n, batch, k, device, clock, repeat, n_steps=None) -> float:
-    """Seconds per epoch (or per n_steps steps) of layerwise.finetune's trainer, K members."""
+    """Seconds per epoch (or per n_steps steps) of the fine-tuning trainer, K members."""
     seeds = list(range(k))
     s = ft.FinetuneSettings(seeds=seeds, lr=0.1, batch_size=batch, record_grad_norms=True)
     hidden = [

@@ -30,7 +30,7 @@ from layerwise.tracking import (  # noqa: E402
     import_study,
     resolve_tracking_uri,
 )
-from layerwise.tracking.jobs import find_job_dirs, load_job, read_selection  # noqa: E402
+from layerwise.tracking.jobs import load_job, read_selection  # noqa: E402
 
 STUDY = "layerwise-test"
 PRETRAIN = "pretrain/mnist-basic/rbm/lr0.01-e3-k1"
@@ -143,8 +143,14 @@ def tree(tmp_path: Path) -> tuple[Path, Path]:
     return root, make_results_tree(root)
 
 
+def job_dirs(root: Path) -> list[Path]:
+    """The job directories of the tree, as the track rule lists them from its inputs."""
+    return [root / PRETRAIN, root / FT1, root / FT2]
+
+
 def _import(root: Path, results_csv: Path, uri: str, out: str = "imported.json", **kw) -> dict:
     kw.setdefault("log_weights", "all")
+    kw.setdefault("job_dirs", job_dirs(root))
     return import_study(
         root,
         results_csv,
@@ -293,7 +299,12 @@ def test_concurrent_imports_never_duplicate(tree, tmp_path):
         ctx.Process(
             target=import_study,
             args=(root, results_csv),
-            kwargs={"tracking_uri": uri, "experiment": STUDY, "out_json": tmp_path / f"o{i}.json"},
+            kwargs={
+                "job_dirs": job_dirs(root),
+                "tracking_uri": uri,
+                "experiment": STUDY,
+                "out_json": tmp_path / f"o{i}.json",
+            },
         )
         for i in range(4)
     ]
@@ -389,8 +400,7 @@ def test_resolve_tracking_uri_precedence(monkeypatch, tmp_path):
 def test_record_hash_covers_files_and_selection(tree):
     root, results_csv = tree
     selection = read_selection(results_csv)
-    dirs = {d.relative_to(root).as_posix(): d for d in find_job_dirs(root)}
-    assert set(dirs) == {PRETRAIN, FT1, FT2}
+    dirs = {d.relative_to(root).as_posix(): d for d in job_dirs(root)}
     base = load_job(dirs[FT1], selection, "all").record_hash
     assert load_job(dirs[FT1], selection, "all").record_hash == base
     assert load_job(dirs[FT1], selection, "none").record_hash != base

@@ -1,4 +1,5 @@
-"""Load and validate a study configuration against ``workflow/schemas/config.schema.yaml``.
+"""Load and validate a study configuration against the schema shipped in the package
+(``layerwise/schema/config.schema.yaml``).
 
 Validation happens once, at workflow start-up, before any job runs. Errors name the offending key,
 what was found, and the legal values (with a "did you mean" for misspelt keys). Defaults from the
@@ -17,7 +18,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):

@@ -2,7 +2,7 @@
 
 float32 is the default everywhere, so results match the papers' arithmetic and, on CPU, a run with
 the same seeds is bit-identical (the engine draws all randomness from counter-based streams, see
-layerwise.populations). "tf32" lets CUDA matmuls use TensorFloat-32 (10-bit mantissa products,
+layerwise.engine.population). "tf32" lets CUDA matmuls use TensorFloat-32 (10-bit mantissa products,
 float32 accumulation); "bf16" sets torch's "medium" float32 matmul precision, which lets backends
 that have them (e.g. oneDNN on CPU) use bfloat16 products; a full bf16 autocast is not done here.
 Parameters and optimizer state stay float32 in all modes. These are process-wide torch switches;

@@ -32,7 +32,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 
 def write_text(target: str | Path, text: str) -> None:
     with atomic_path(target) as tmp:
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_json(target: str | Path, obj) -> None:

@@ -141,7 +141,8 @@ def write_fake_tree(root: Path, rng: np.random.Generator) -> dict[str, Path]:
     )  # fmt: skip
     (root / "provenance.json").write_text(json.dumps(provenance))
     return dict(results_csv=root / "results.csv", history_csv=root / "history.csv",
-                data_dir=root / "data", pretrain_dir=root / "pretrain",
+                data_dir=root / "data",
+                filter_files=sorted((root / "pretrain").glob("*/*/*/filters.npz")),
                 provenance_json=root / "provenance.json")  # fmt: skip
 
 
@@ -161,5 +162,5 @@ def built_report(fake_tree, tmp_path_factory) -> dict:
         out_html=out / "report.html", out_pdf=out / "report.pdf", figures_dir=out / "figures"
     )
     start = time.perf_counter()
-    build_report(**fake_tree, reference_csv=None, **paths)
+    build_report(**fake_tree, reference_csv=None, tracking_uri="sqlite:///fake/mlflow.db", **paths)
     return paths | {"wall_s": time.perf_counter() - start, "inputs": fake_tree}

@@ -109,7 +109,8 @@ def test_build_report_places_the_section_before_provenance(fake_tree, tmp_path):
     study = write_study(tmp_path / "study")
     out = tmp_path / "report"
     build_report(**fake_tree, reference_csv=None, out_html=out / "r.html", out_pdf=None,
-                 figures_dir=out / "figures", dropout_study_dir=study)  # fmt: skip
+                 figures_dir=out / "figures",
+                 studies={"dropout_study": [study / "summary.csv"]})  # fmt: skip
     html = (out / "r.html").read_text(encoding="utf-8")
     assert 0 < html.index('<section id="dropout-study">') < html.index('<section id="provenance">')
     assert (out / "figures" / "dropout_study_validation.png").is_file()

@@ -12,7 +12,6 @@ from layerwise.report.build import build_report
 from layerwise.report.errors import ReportError
 from layerwise.report.images import tile_filters
 from layerwise.report.inputs import load_history, load_provenance, load_reference, load_results
-from layerwise.report.sections import load_extra_sections
 
 
 @pytest.fixture
@@ -91,19 +90,3 @@ def test_tile_filters_layout_and_range():
     np.testing.assert_allclose(first.ravel(), expected, rtol=1e-6)
     with pytest.raises(ReportError, match="784"):
         tile_filters(np.zeros((100, 5)))
-
-
-def test_extra_sections(tmp_path, built_report):
-    png = built_report["figures_dir"] / "error_vs_depth.png"
-    (tmp_path / "b_later.json").write_text(json.dumps({"title": "Later", "html": "<p>x</p>"}))
-    (tmp_path / "a_first.json").write_text(json.dumps(
-        {"title": "Deep autoencoder", "html": "<p>hello</p>",
-         "figures": [str(png), {"path": str(png), "caption": "again"}]}))  # fmt: skip
-    sections = load_extra_sections(tmp_path)
-    assert [s.title for s in sections] == ["Deep autoencoder", "Later"]
-    assert sections[0].blocks[0] == "<p>hello</p>" and sections[0].blocks[2].caption == "again"
-    assert sections[0].blocks[1].png == png.read_bytes()
-    (tmp_path / "c_bad.json").write_text(json.dumps({"title": "Bad", "figures": ["missing.png"]}))
-    with pytest.raises(ReportError, match="figure file not found"):
-        load_extra_sections(tmp_path)
-    assert load_extra_sections(None) == [] and load_extra_sections(tmp_path / "none") == []

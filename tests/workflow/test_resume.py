@@ -13,7 +13,7 @@ import pytest
 from workflow_run import SMOKE, env_with_mnist, kill_group, run_snakemake, snakemake_cmd
 
 from layerwise.config import load_config
-from layerwise.grid import pretrain_jobs
+from layerwise.studies.grid import pretrain_jobs
 
 pytestmark = pytest.mark.slow
 VOLATILE = ["wall_time_s"]

@@ -12,7 +12,7 @@ import pytest
 from workflow_run import SMOKE, run_snakemake
 
 from layerwise.config import load_config
-from layerwise.grid import finetune_jobs, pretrain_jobs
+from layerwise.studies.grid import finetune_jobs, pretrain_jobs
 
 pytestmark = pytest.mark.slow
 CFG = load_config(SMOKE)

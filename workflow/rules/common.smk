@@ -1,13 +1,19 @@
-# Validation of the config (once, before any job) and the target lists the DAG needs.
-# Everything about the grid's shape comes from layerwise.grid; nothing is expanded here by hand.
+# Validation of the config (once, before any job) and what the rules share: the jobs of every
+# study (from layerwise.studies), resources, and the config slices that rules pass as params.
+# A rule's params are its job's whole input from the config: Snakemake reruns a job exactly when
+# they change (rerun trigger "params"), so no rule receives the whole config.
 
 import os
+from pathlib import Path
 import re
 
 from snakemake.exceptions import WorkflowError
 
+from layerwise import layout as L
 from layerwise.config import ConfigError, validate_config
-from layerwise import grid as G
+from layerwise.data.job import dataset_slice
+from layerwise.studies import grid as G
+from layerwise.studies.jobs import RunSettings
 
 # MLflow 3 sends usage telemetry by default; a benchmark run should not phone home.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -15,11 +21,22 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 try:
     CFG = validate_config(config)
 except ConfigError as err:
-    raise WorkflowError(f"{err}\n(config files: {workflow.overwrite_configfiles or 'config/default.yaml'})")
+    files = ", ".join(map(str, workflow.overwrite_configfiles)) or "config/default.yaml"
+    raise WorkflowError(f"{err}\n(config file(s): {files})")
 
+RUN = RunSettings.from_config(CFG)
 PRETRAIN_JOBS = {job.path: job for job in G.pretrain_jobs(CFG)}
 FINETUNE_JOBS = {job.path: job for job in G.finetune_jobs(CFG)}
 DATASETS = sorted(CFG["data"]["datasets"])
+# what the study trained with: the provenance of results.csv (report/tracking/resources excluded)
+STUDY_CONFIG = {k: v for k, v in CFG.items() if k not in ("report", "tracking", "resources")}
+TRACKING_URI = None
+if CFG["tracking"]["enabled"]:
+    from layerwise.tracking.store import resolve_tracking_uri
+
+    TRACKING_URI = resolve_tracking_uri(CFG["tracking"]["uri"], Path(L.RESULTS))
+# every study's rule file appends the files its tracking import and report read
+STUDY_TARGETS = []
 
 
 wildcard_constraints:
@@ -44,33 +61,33 @@ def slurm_resources(stage):
     return out
 
 
+def result(pattern, *files, **wildcards):
+    """results/<job pattern>[/file], wildcards filled when given (layerwise.layout)."""
+    base = f"{L.RESULTS}/{pattern.format(**wildcards) if wildcards else pattern}"
+    return "/".join([base, *files])
+
+
+def data_slice(w):
+    return dataset_slice(CFG, w.dataset)
+
+
 def pretrain_job(w):
-    return PRETRAIN_JOBS[f"pretrain/{w.dataset}/{w.method}/{w.pid}"]
+    return PRETRAIN_JOBS[L.job_id(L.PRETRAIN, dataset=w.dataset, method=w.method, pid=w.pid)]
 
 
 def finetune_job(w):
-    return FINETUNE_JOBS[f"finetune/{w.dataset}/d{w.depth}/{w.group}"]
+    return FINETUNE_JOBS[L.job_id(L.FINETUNE, dataset=w.dataset, depth=w.depth, group=w.group)]
 
 
 def finetune_dirs():
-    return [f"results/{path}" for path in FINETUNE_JOBS]
+    return [f"{L.RESULTS}/{path}" for path in FINETUNE_JOBS]
 
 
 def all_targets():
-    targets = ["results/results.csv", "reports/report.html"]
+    targets = [L.RESULTS_CSV, f"{L.REPORTS}/report.html"]
     if CFG["report"]["pdf"]:
-        targets.append("reports/report.pdf")
+        targets.append(f"{L.REPORTS}/report.pdf")
     if CFG["tracking"]["enabled"]:
-        targets.append("results/tracking/imported.json")
-    targets += expand("results/data/{dataset}/card.json", dataset=DATASETS)
-    if CFG["dropout_study"]["enabled"]:
-        targets.append("results/dropout_study/summary.csv")
-        if CFG["tracking"]["enabled"]:
-            targets.append("results/tracking/dropout_study.json")
-    if CFG["autoencoder"]["enabled"]:
-        targets += expand(
-            "results/autoencoder/code{code}/summary.csv", code=CFG["autoencoder"]["code_sizes"]
-        )
-        if CFG["tracking"]["enabled"]:
-            targets.append("results/tracking/autoencoder.json")
-    return targets
+        targets.append(L.IMPORTED)
+    targets += [result(L.DATA, "card.json", dataset=d) for d in DATASETS]
+    return targets + [t for study in STUDY_TARGETS for t in study["targets"]]

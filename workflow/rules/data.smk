@@ -1,12 +1,13 @@
 # Stage 1: the benchmark data sets of Larochelle et al. (ICML 2007), generated from a seed.
+# params: the data set's slice of `data` (layerwise.data.job.dataset_slice).
 
 
 rule dataset:
     output:
-        data="results/data/{dataset}/data.npz",
-        card="results/data/{dataset}/card.json",
+        data=result(L.DATA, "data.npz"),
+        card=result(L.DATA, "card.json"),
         samples=report(
-            "results/data/{dataset}/samples.png",
+            result(L.DATA, "samples.png"),
             caption="../report/samples.rst",
             category="Data sets",
             subcategory="{dataset}",
@@ -14,7 +15,7 @@ rule dataset:
     log:
         "results/logs/data/{dataset}.log",
     params:
-        cfg=CFG,
+        data=data_slice,
     threads: res("data", "threads")
     resources:
         **slurm_resources("data"),

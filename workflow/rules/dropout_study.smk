@@ -1,17 +1,25 @@
 # Dropout study (Srivastava et al. 2014, sec. 6.1.1, Table 2): one fine-tuning population per
 # activation on full MNIST, then one summary table against the published rows, then (optionally)
-# its MLflow import. Members, settings and selection live in layerwise.dropout_study.
+# its MLflow import. Members, settings and selection live in layerwise.studies.dropout.
+# params: the job with its resolved members (layerwise.studies.dropout.DropoutJob) and the run.
 
-from layerwise.dropout_study import check_study
+from layerwise.studies.dropout import dropout_jobs
 
-DROPOUT_STUDY = CFG["dropout_study"]
-DROPOUT_ACTIVATIONS = DROPOUT_STUDY["activations"]
+try:
+    DROPOUT_JOBS = dropout_jobs(CFG)
+except ValueError as err:
+    raise WorkflowError(f"config: {err}")
+DROPOUT_DATASET = CFG["dropout_study"]["dataset"]
 
-if DROPOUT_STUDY["enabled"]:
-    try:
-        check_study(CFG)
-    except ValueError as err:
-        raise WorkflowError(f"config: {err}")
+if DROPOUT_JOBS:
+    STUDY_TARGETS.append(
+        {
+            "name": "dropout_study",
+            "targets": [L.DROPOUT_SUMMARY]
+            + (["results/tracking/dropout_study.json"] if CFG["tracking"]["enabled"] else []),
+            "report": [L.DROPOUT_SUMMARY],
+        }
+    )
 
 
 wildcard_constraints:
@@ -20,17 +28,18 @@ wildcard_constraints:
 
 rule dropout_study:
     input:
-        data=f"results/data/{DROPOUT_STUDY['dataset']}/data.npz",
+        data=result(L.DATA, "data.npz", dataset=DROPOUT_DATASET),
     output:
-        members="results/dropout_study/{activation}/members.csv",
-        history="results/dropout_study/{activation}/history.csv",
-        record="results/dropout_study/{activation}/record.json",
-        config="results/dropout_study/{activation}/config.yaml",
-        weights=directory("results/dropout_study/{activation}/weights"),
+        members=result(L.DROPOUT, L.MEMBERS),
+        history=result(L.DROPOUT, L.HISTORY),
+        record=result(L.DROPOUT, L.RECORD),
+        config=result(L.DROPOUT, L.CONFIG),
+        weights=directory(result(L.DROPOUT, L.WEIGHTS)),
     log:
         "results/logs/dropout_study/{activation}.log",
     params:
-        cfg=CFG,
+        job=lambda w: DROPOUT_JOBS[w.activation],
+        run=RUN,
     threads: res("dropout_study", "threads")
     resources:
         **slurm_resources("dropout_study"),
@@ -45,17 +54,17 @@ localrules:
 
 rule dropout_study_summary:
     input:
-        members=expand("results/dropout_study/{activation}/members.csv", activation=DROPOUT_ACTIVATIONS),
+        members=[result(L.DROPOUT, L.MEMBERS, activation=a) for a in DROPOUT_JOBS],
     output:
         summary=report(
-            "results/dropout_study/summary.csv",
+            L.DROPOUT_SUMMARY,
             caption="../report/dropout_study.rst",
             category="Dropout study",
         ),
     log:
         "results/logs/dropout_study/summary.log",
     params:
-        cfg=CFG,
+        reference_csv=CFG["report"]["reference_csv"],
     script:
         "../scripts/dropout_study.py"
 
@@ -64,15 +73,16 @@ rule dropout_study_summary:
 # jobs (import_study is idempotent and locked: jobs already in MLflow are left unchanged).
 rule track_dropout_study:
     input:
-        imported="results/tracking/imported.json",
-        results="results/results.csv",
-        summary="results/dropout_study/summary.csv",
-        records=expand("results/dropout_study/{activation}/record.json", activation=DROPOUT_ACTIVATIONS),
+        imported=L.IMPORTED,
+        results=L.RESULTS_CSV,
+        summary=L.DROPOUT_SUMMARY,
+        records=[result(L.DROPOUT, L.RECORD, activation=a) for a in DROPOUT_JOBS],
     output:
         imported="results/tracking/dropout_study.json",
     log:
         "results/logs/dropout_study/track.log",
     params:
-        cfg=CFG,
+        tracking=CFG["tracking"],
+        study=CFG["study"],
     script:
         "../scripts/track.py"

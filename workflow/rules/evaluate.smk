@@ -1,4 +1,5 @@
-# Stage 4: model selection and the one tidy results table of the study.
+# Stage 4: model selection and the one tidy results table of the depth-table study.
+# params: what the study trained with (the config less report/tracking/resources), for provenance.
 
 
 localrules:
@@ -7,17 +8,16 @@ localrules:
 
 rule results:
     input:
-        members=[f"{d}/members.csv" for d in finetune_dirs()],
-        records=[f"{d}/record.json" for d in finetune_dirs()]
-        + [f"results/{p}/record.json" for p in PRETRAIN_JOBS],
+        members=[f"{d}/{L.MEMBERS}" for d in finetune_dirs()],
+        records=[f"{d}/{L.RECORD}" for d in finetune_dirs()]
+        + [result(p, L.RECORD) for p in PRETRAIN_JOBS],
     output:
-        results=report("results/results.csv", caption="../report/results.rst", category="Results"),
-        history="results/history.csv",
-        provenance="results/provenance.json",
+        results=report(L.RESULTS_CSV, caption="../report/results.rst", category="Results"),
+        history=L.HISTORY_CSV,
+        provenance=L.PROVENANCE,
     log:
         "results/logs/results.log",
     params:
-        cfg=CFG,
-        dirs=finetune_dirs(),
+        config=STUDY_CONFIG,
     script:
         "../scripts/collect_results.py"

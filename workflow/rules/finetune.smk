@@ -1,21 +1,23 @@
 # Stage 3: supervised fine-tuning; one population per (data set, depth, width[, method]).
+# params: the job with its resolved members and budget (layerwise.studies.grid.FinetuneJob) and
+# the run settings; nothing else.
 
 
 rule finetune:
     input:
-        data="results/data/{dataset}/data.npz",
-        stacks=lambda w: [f"results/{p}/stack.pt" for p in finetune_job(w).pretrain_paths],
+        data=result(L.DATA, "data.npz"),
+        stacks=lambda w: [result(p, L.STACK) for p in finetune_job(w).pretrain_paths],
     output:
-        members="results/finetune/{dataset}/d{depth}/{group}/members.csv",
-        history="results/finetune/{dataset}/d{depth}/{group}/history.csv",
-        record="results/finetune/{dataset}/d{depth}/{group}/record.json",
-        config="results/finetune/{dataset}/d{depth}/{group}/config.yaml",
-        weights=directory("results/finetune/{dataset}/d{depth}/{group}/weights"),
+        members=result(L.FINETUNE, L.MEMBERS),
+        history=result(L.FINETUNE, L.HISTORY),
+        record=result(L.FINETUNE, L.RECORD),
+        config=result(L.FINETUNE, L.CONFIG),
+        weights=directory(result(L.FINETUNE, L.WEIGHTS)),
     log:
         "results/logs/finetune/{dataset}/d{depth}/{group}.log",
     params:
-        cfg=CFG,
         job=finetune_job,
+        run=RUN,
     threads: res("finetune", "threads")
     resources:
         **slurm_resources("finetune"),

@@ -1,20 +1,21 @@
 # Stage 2: greedy layer-wise pretraining, one job per (data set, method, candidate, width);
 # a population over seeds. `none` writes the random initial stacks.
+# params: the job (layerwise.studies.grid.PretrainJob) and the run settings; nothing else.
 
 
 rule pretrain:
     input:
-        data="results/data/{dataset}/data.npz",
+        data=result(L.DATA, "data.npz"),
     output:
-        stack="results/pretrain/{dataset}/{method}/{pid}/stack.pt",
-        filters="results/pretrain/{dataset}/{method}/{pid}/filters.npz",
-        history="results/pretrain/{dataset}/{method}/{pid}/history.csv",
-        record="results/pretrain/{dataset}/{method}/{pid}/record.json",
+        stack=result(L.PRETRAIN, L.STACK),
+        filters=result(L.PRETRAIN, L.FILTERS),
+        history=result(L.PRETRAIN, L.HISTORY),
+        record=result(L.PRETRAIN, L.RECORD),
     log:
         "results/logs/pretrain/{dataset}/{method}/{pid}.log",
     params:
-        cfg=CFG,
         job=pretrain_job,
+        run=RUN,
     threads: res("pretrain", "threads")
     resources:
         **slurm_resources("pretrain"),

@@ -1,22 +1,20 @@
-# Stage 6: the report -- tables, figures, HTML and PDF -- built from the tidy table alone.
+# Stage 6: the report -- tables, figures, HTML and PDF -- built from the files listed as inputs.
+# params: the `report` slice and where the MLflow runs are (shown in the provenance).
 
 
 rule report:
     input:
-        results="results/results.csv",
-        history="results/history.csv",
-        provenance="results/provenance.json",
-        cards=expand("results/data/{dataset}/card.json", dataset=DATASETS),
-        filters=[f"results/{p}/filters.npz" for p in PRETRAIN_JOBS],
-        dropout_summary=(
-            "results/dropout_study/summary.csv" if CFG["dropout_study"]["enabled"] else []
-        ),
-        autoencoder=autoencoder_targets(),
+        results=L.RESULTS_CSV,
+        history=L.HISTORY_CSV,
+        provenance=L.PROVENANCE,
+        cards=[result(L.DATA, "card.json", dataset=d) for d in DATASETS],
+        filters=[result(p, L.FILTERS) for p in PRETRAIN_JOBS],
+        studies=[f for study in STUDY_TARGETS for f in study["report"]],
     output:
-        html="reports/report.html",
-        pdf="reports/report.pdf" if CFG["report"]["pdf"] else [],
+        html=f"{L.REPORTS}/report.html",
+        pdf=f"{L.REPORTS}/report.pdf" if CFG["report"]["pdf"] else [],
         figures=report(
-            directory("reports/figures"),
+            directory(f"{L.REPORTS}/figures"),
             patterns=["{name}.png"],
             caption="../report/figures.rst",
             category="Figures",
@@ -24,7 +22,9 @@ rule report:
     log:
         "results/logs/report.log",
     params:
-        cfg=CFG,
+        report=CFG["report"],
+        tracking_uri=TRACKING_URI,
+        studies={study["name"]: study["report"] for study in STUDY_TARGETS if study["report"]},
     threads: res("report", "threads")
     resources:
         **slurm_resources("report"),

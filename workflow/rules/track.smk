@@ -1,6 +1,7 @@
 # Stage 5: MLflow. Jobs never write to the tracking store (SQLite locks under concurrent writers and
-# cluster nodes may not share a file system with it); this one local rule imports every job's record,
-# idempotently: a rerun of a finished study neither loses nor doubles a run.
+# cluster nodes may not share a file system with it); this one local rule imports the depth table's
+# job records (its inputs), idempotently: a rerun of a finished study neither loses nor doubles a
+# run. Other studies have their own track rule (same script). params: the `tracking` slice.
 
 
 localrules:
@@ -9,13 +10,14 @@ localrules:
 
 rule track:
     input:
-        results="results/results.csv",
-        records=[f"results/{p}/record.json" for p in list(PRETRAIN_JOBS) + list(FINETUNE_JOBS)],
+        results=L.RESULTS_CSV,
+        records=[result(p, L.RECORD) for p in list(PRETRAIN_JOBS) + list(FINETUNE_JOBS)],
     output:
-        imported="results/tracking/imported.json",
+        imported=L.IMPORTED,
     log:
         "results/logs/track.log",
     params:
-        cfg=CFG,
+        tracking=CFG["tracking"],
+        study=CFG["study"],
     script:
         "../scripts/track.py"

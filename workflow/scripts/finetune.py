@@ -1,16 +1,17 @@
-"""Adapter: fine-tune one population (layerwise.experiment.run_finetune_job)."""
+"""Adapter: fine-tune one population (layerwise.studies.depth_table.run_finetune_job)."""
 
 from pathlib import Path
 
-from layerwise.experiment import run_finetune_job
 from layerwise.joblog import job_logger
+from layerwise.studies.depth_table import run_finetune_job
 
 log = job_logger(snakemake.log[0])
 job = snakemake.params.job
-stacks = {p: Path(f"results/{p}/stack.pt") for p in job.pretrain_paths}
+# input.stacks lists results/<pretrain job id>/stack.pt in job.pretrain_paths order
+stacks = dict(zip(job.pretrain_paths, map(Path, snakemake.input.stacks), strict=True))
 run_finetune_job(
-    snakemake.params.cfg,
     job,
+    snakemake.params.run,
     Path(snakemake.input.data),
     stacks,
     Path(snakemake.output.members).parent,

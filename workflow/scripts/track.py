@@ -1,4 +1,4 @@
-"""Adapter: import every job record into MLflow (layerwise.tracking.import_study)."""
+"""Adapter: import the job records listed as inputs into MLflow (layerwise.tracking)."""
 
 from pathlib import Path
 
@@ -6,12 +6,13 @@ from layerwise.joblog import job_logger
 from layerwise.tracking import import_study, resolve_tracking_uri
 
 job_logger(snakemake.log[0])
-cfg = snakemake.params.cfg
+tracking = snakemake.params.tracking
 import_study(
     Path("results"),
     Path(snakemake.input.results),
-    tracking_uri=resolve_tracking_uri(cfg["tracking"]["uri"], Path("results")),
-    experiment=f"layerwise-{cfg['study']}",
-    log_weights=cfg["tracking"]["log_weights"],
+    job_dirs=[Path(p).parent for p in snakemake.input.records],
+    tracking_uri=resolve_tracking_uri(tracking["uri"], Path("results")),
+    experiment=f"layerwise-{snakemake.params.study}",
+    log_weights=tracking["log_weights"],
     out_json=Path(snakemake.output.imported),
 )

@@ -6,20 +6,18 @@ files (docs/architecture.md, "Files on disk"); never imports torch or mlflow.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
-from layerwise.report.autoencoder_section import autoencoder_section
+from layerwise import files
 from layerwise.report.cells import CellLookup, cell_stats, ordered_methods
 from layerwise.report.compare import compare_published
-from layerwise.report.dropout_section import dropout_study_section
 from layerwise.report.figures import selected_history
 from layerwise.report.html import Section, render_document
 from layerwise.report.inputs import load_history, load_provenance, load_reference, load_results
 from layerwise.report.pdf import write_pdf
-from layerwise.report.sections import SECTIONS, ReportContext, load_extra_sections
+from layerwise.report.sections import SECTIONS, STUDY_SECTIONS, ReportContext
 from layerwise.report.style import FigureOut
 from layerwise.report.tables import Grid, Table
 
@@ -49,13 +47,6 @@ def _titles(results: pd.DataFrame, provenance: dict, grid: Grid) -> tuple[str, s
     return title, subtitle
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def export(sections: list[Section], figures_dir: Path, frames: dict[str, pd.DataFrame]) -> None:
     """Every figure as {name}.png, every table as {key}.csv, plus the numeric frames as CSV."""
     figures_dir = Path(figures_dir)
@@ -74,25 +65,25 @@ def build_report(
     results_csv: Path,
     history_csv: Path,
     data_dir: Path,
-    pretrain_dir: Path,
+    filter_files: list[Path],
     provenance_json: Path,
     reference_csv: Path | None,
     out_html: Path,
     out_pdf: Path | None,
     figures_dir: Path,
-    extra_sections_dir: Path | None = None,
-    dropout_study_dir: Path | None = None,
-    autoencoder_dir: Path | None = None,
+    studies: dict[str, object] | None = None,
+    tracking_uri: str | None = None,
 ) -> None:
     """Build reports/report.html (self-contained) and report.pdf (A4) from the run's files.
 
     out_pdf = None skips the PDF (config report.pdf: false). Raises ReportError on missing, empty
-    or malformed inputs; missing or diverged cells are rendered as such. dropout_study_dir: the
-    folder of the dropout study (results/dropout_study); None or no summary.csv -> no section.
-    autoencoder_dir: results/autoencoder (code{n}/ folders); None or none there -> no section.
+    or malformed inputs; missing or diverged cells are rendered as such. ``filter_files``: the
+    pretraining jobs' filters.npz (the rule's inputs). ``studies``: study name -> what its section
+    in ``STUDY_SECTIONS`` reads (the rule's inputs for that study); absent or None -> no section.
+    ``tracking_uri``: where this run's MLflow runs are, shown in the provenance (None: off).
     """
     results = load_results(results_csv)
-    provenance = load_provenance(provenance_json)
+    provenance = load_provenance(provenance_json) | {"tracking_uri": tracking_uri}
     grid = make_grid(results, provenance.get("config"))
     stats = cell_stats(results)
     lookup = CellLookup(stats)
@@ -107,21 +98,21 @@ def build_report(
         compared,
         provenance,
         Path(data_dir),
-        Path(pretrain_dir),
+        [Path(f) for f in filter_files],
     )
     sections = [s for build in SECTIONS if (s := build(ctx)) is not None]
-    study = dropout_study_section(dropout_study_dir)
-    if study is not None:  # before the provenance section, which stays last
-        at = next((i for i, s in enumerate(sections) if s.id == "provenance"), len(sections))
-        sections.insert(at, study)
-    autoencoder = autoencoder_section(autoencoder_dir)
-    if autoencoder is not None:  # also before the provenance section
-        at = next((i for i, s in enumerate(sections) if s.id == "provenance"), len(sections))
-        sections.insert(at, autoencoder)
-    sections += load_extra_sections(extra_sections_dir)
+    for name, inputs in (studies or {}).items():
+        if name not in STUDY_SECTIONS:
+            raise ValueError(
+                f"no report section for study {name!r}; known: {sorted(STUDY_SECTIONS)}"
+            )
+        section = STUDY_SECTIONS[name](inputs)
+        if section is not None:  # before the provenance section, which stays last
+            at = next((i for i, s in enumerate(sections) if s.id == "provenance"), len(sections))
+            sections.insert(at, section)
     title, subtitle = _titles(results, provenance, grid)
     html_text = render_document(title, subtitle, sections)
-    _write_text(Path(out_html), html_text)
+    files.write_text(Path(out_html), html_text)
     export(sections, figures_dir, {"cells": stats, "published_comparison": compared})
     if out_pdf is not None:
         write_pdf(html_text, Path(out_pdf))

@@ -90,21 +90,20 @@ class CellStat:
 MISSING = CellStat("missing")
 
 
-def cell_stats(results: pd.DataFrame) -> pd.DataFrame:
-    """Selected rows -> one row per cell.
+def cell_stats(results: pd.DataFrame, keys: list[str] | None = None) -> pd.DataFrame:
+    """Selected rows -> one row per cell (a group of ``keys``, default CELL_KEYS).
 
-    Columns: CELL_KEYS + status, mean, ci95, std, n_seeds, n_diverged, n_test.
+    Columns: keys + status, mean, ci95, std, n_seeds, n_diverged, n_test.
     """
-    selected = results[results["selected"]]
+    keys = CELL_KEYS if keys is None else keys
+    selected = results[results["selected"].astype(bool)]
     rows = []
-    for key, group in selected.groupby(CELL_KEYS, sort=True):
+    for key, group in selected.groupby(keys, sort=True):
         errors = group["test_error"].to_numpy(dtype=float)
         bad = group["diverged"].to_numpy(dtype=bool) | ~np.isfinite(errors)
         good = errors[~bad]  # (n_seeds,) test errors of members that did not diverge
         n_test = float(group["n_test"].median())
-        row = dict(
-            zip(CELL_KEYS, key, strict=True), n_seeds=int(good.size), n_diverged=int(bad.sum())
-        )
+        row = dict(zip(keys, key, strict=True), n_seeds=int(good.size), n_diverged=int(bad.sum()))
         row["n_test"] = n_test
         if good.size == 0:
             row.update(status="diverged", mean=np.nan, ci95=np.nan, std=np.nan)
@@ -113,7 +112,7 @@ def cell_stats(results: pd.DataFrame) -> pd.DataFrame:
             std = float(good.std(ddof=1)) if good.size > 1 else np.nan
             row.update(status="ok", mean=mean, ci95=ci95(mean, n_test), std=std)
         rows.append(row)
-    columns = CELL_KEYS + ["status", "mean", "ci95", "std", "n_seeds", "n_diverged", "n_test"]
+    columns = keys + ["status", "mean", "ci95", "std", "n_seeds", "n_diverged", "n_test"]
     return pd.DataFrame(rows, columns=columns)
 
 

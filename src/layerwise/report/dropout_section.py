@@ -1,7 +1,7 @@
 """Report section of the full-MNIST dropout study (Srivastava et al. 2014, sec. 6.1.1, Table 2).
 
 Reads only the study's files (``results/dropout_study/``: summary.csv and, per activation,
-members.csv + history.csv; see layerwise.dropout_study) and never imports torch. The section holds
+members.csv + history.csv; see layerwise.studies.dropout) and never imports torch. The section holds
 the table of our cells next to Table 2's rows ("Standard Neural Net (logistic)", "Dropout NN
 (logistic)", "Dropout NN (ReLU)", "Dropout NN + max-norm (ReLU)") with the verdict computed when the
 summary was written, a note when our scale differs from the paper's, and a figure of validation
@@ -195,8 +195,13 @@ def validation_figure(history: pd.DataFrame) -> FigureOut | None:
     )
 
 
-def dropout_study_section(study_dir: Path | None) -> Section | None:
-    """The study's section, or None when ``study_dir`` holds no summary.csv (study not run)."""
+def dropout_study_section(study_dir) -> Section | None:
+    """The study's section, or None when ``study_dir`` holds no summary.csv (study not run).
+
+    ``study_dir`` may also be the report rule's inputs for the study: ``[.../summary.csv]``.
+    """
+    if isinstance(study_dir, (list, tuple)):
+        study_dir = Path(study_dir[0]).parent if study_dir else None
     loaded = load_study(study_dir)
     if loaded is None:
         return None

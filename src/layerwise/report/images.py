@@ -42,17 +42,20 @@ def tile_filters(w1: np.ndarray, *, max_filters: int = 100, gap: int = 1) -> np.
     return mosaic
 
 
-def find_filters(pretrain_dir: Path, results: pd.DataFrame, ds: str, method: str) -> Path | None:
-    """filters.npz of the pretraining most used by the selected members; else the first on disk."""
+def find_filters(filter_files, results: pd.DataFrame, ds: str, method: str) -> Path | None:
+    """Among ``filter_files`` (``.../{ds}/{method}/{pretrain_id}/filters.npz``, the report rule's
+    inputs), the one of the pretraining most used by the selected members; else the first."""
+    mine = {}
+    for f in map(Path, filter_files):
+        if (f.parent.parent.parent.name, f.parent.parent.name) == (ds, method) and f.is_file():
+            mine[f.parent.name] = f
     sel = results[
         results["selected"] & (results["dataset"] == ds) & (results["pretraining"] == method)
     ]
-    folder = Path(pretrain_dir) / ds / method
     for pid in sel["pretrain_id"].value_counts().sort_index().sort_values(ascending=False).index:
-        if (folder / pid / "filters.npz").is_file():
-            return folder / pid / "filters.npz"
-    found = sorted(folder.glob("*/filters.npz")) if folder.is_dir() else []
-    return found[0] if found else None
+        if pid in mine:
+            return mine[pid]
+    return mine[sorted(mine)[0]] if mine else None
 
 
 def load_first_filters(path: Path) -> np.ndarray:
@@ -68,12 +71,12 @@ def load_first_filters(path: Path) -> np.ndarray:
 
 
 def filter_figures(
-    pretrain_dir: Path, results: pd.DataFrame, grid: Grid, *, max_filters: int = 100
+    filter_files, results: pd.DataFrame, grid: Grid, *, max_filters: int = 100
 ) -> list[FigureOut]:
     """One figure per data set, a panel per pretraining method that left filters on disk."""
     out = []
     for ds in grid.datasets:
-        found = {m: find_filters(pretrain_dir, results, ds, m) for m in grid.methods if m != "none"}
+        found = {m: find_filters(filter_files, results, ds, m) for m in grid.methods if m != "none"}
         found = {m: p for m, p in found.items() if p is not None}
         if not found:
             continue

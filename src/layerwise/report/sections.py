@@ -1,9 +1,9 @@
 """The report's sections, in order: summary, tables, ours vs published, figures, provenance.
 
 Adding a section is one function ``f(ctx: ReportContext) -> Section | None`` appended to
-``SECTIONS`` (None leaves it out). Pre-rendered sections written by other stages (``*.json`` with
-``title``, ``html`` and ``figures``) are loaded by :func:`load_extra_sections` and rendered after
-these."""
+``SECTIONS`` (None leaves it out). A study other than the depth table (layerwise.studies) adds its
+section to ``STUDY_SECTIONS``: study name -> ``f(inputs) -> Section | None``, called with the files
+the report rule lists for that study; those sections go before the provenance section."""
 
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ import yaml
 from layerwise.report import figures, images
 from layerwise.report.cells import CellLookup
 from layerwise.report.compare import compare_tables
-from layerwise.report.errors import ReportError
+from layerwise.report.deep_autoencoder_section import autoencoder_section
+from layerwise.report.dropout_section import dropout_study_section
 from layerwise.report.html import Section, bullet_list, esc, key_value_table, paragraph
-from layerwise.report.inputs import load_json
-from layerwise.report.style import FigureOut
 from layerwise.report.summary import build_summary, reproduction_sentences
 from layerwise.report.tables import Grid, depth_table, dropout_table, table_2007
 
@@ -38,7 +37,7 @@ class ReportContext:
     compared: pd.DataFrame  # compare.compare_published(...)
     provenance: dict
     data_dir: Path
-    pretrain_dir: Path
+    filter_files: list[Path]
     grad_epochs: int = 5
 
 
@@ -91,7 +90,7 @@ def figures_section(ctx: ReportContext) -> Section:
     for title, fig in made:
         blocks.append(f"<h3>{esc(title)}</h3>")
         blocks.append(fig if fig is not None else paragraph("No data for this figure.", "note"))
-    filters = images.filter_figures(ctx.pretrain_dir, ctx.results, ctx.grid)
+    filters = images.filter_figures(ctx.filter_files, ctx.results, ctx.grid)
     blocks.append("<h3>First-layer filters</h3>")
     blocks += filters or [paragraph("No filters.npz found under the pretraining folder.", "note")]
     samples, notes = images.sample_figures(ctx.data_dir, ctx.grid)
@@ -139,32 +138,8 @@ def provenance_section(ctx: ReportContext) -> Section:
 SECTIONS = [summary_section, tables_section, published_section, figures_section, provenance_section]
 
 
-def _extra_figure(entry, base: Path, stem: str, k: int) -> FigureOut:
-    """A figure entry of an extra section: "path" or {"path": ..., "caption": ...}."""
-    entry = {"path": entry} if isinstance(entry, str) else entry
-    if not isinstance(entry, dict) or "path" not in entry:
-        raise ReportError(
-            f"extra section {stem}: figure {k} must be a path or {{'path', 'caption'}}"
-        )
-    path = Path(entry["path"])
-    path = path if path.is_absolute() else base / path
-    if not path.is_file():
-        raise ReportError(f"extra section {stem}: figure file not found: {path}")
-    return FigureOut(f"{stem}_{k + 1}", path.read_bytes(), str(entry.get("caption", "")))
-
-
-def load_extra_sections(folder: Path | None) -> list[Section]:
-    """Sections from ``folder/*.json`` (sorted by file name); figure paths relative to the file."""
-    if folder is None or not Path(folder).is_dir():
-        return []
-    out = []
-    for path in sorted(Path(folder).glob("*.json")):
-        data = load_json(path)
-        if not isinstance(data.get("title"), str) or not isinstance(data.get("html", ""), str):
-            raise ReportError(f"extra section {path} needs a string 'title' and 'html'")
-        figs = [
-            _extra_figure(e, path.parent, path.stem, k)
-            for k, e in enumerate(data.get("figures", []))
-        ]
-        out.append(Section(f"extra-{path.stem}", data["title"], [data.get("html", ""), *figs]))
-    return out
+#: Study name (layerwise.studies) -> its section, built from the files the report rule lists.
+STUDY_SECTIONS = {
+    "dropout_study": dropout_study_section,
+    "deep_autoencoder": autoencoder_section,
+}

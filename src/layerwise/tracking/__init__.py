@@ -1,12 +1,20 @@
 """MLflow tracking: mirror the file record of finished jobs into MLflow for browsing.
 
-The only package of layerwise that imports mlflow (and only in :mod:`.importer` / :mod:`.runs`).
+The only package of layerwise that imports mlflow (and only in :mod:`.importer` / :mod:`.runs`,
+loaded on first use, so that :mod:`.store` -- the URI and the lock -- is cheap to import).
 Training jobs never talk to MLflow: each job writes record.json, members.csv, history.csv and
 weights (docs/architecture.md), and one Snakemake localrule calls :func:`import_study` at the end.
 See docs/tracking.md for browsing, team servers and why this is safe for parallel/cluster runs.
 """
 
-from layerwise.tracking.importer import import_study
 from layerwise.tracking.store import TrackingServerUnreachable, resolve_tracking_uri
 
 __all__ = ["TrackingServerUnreachable", "import_study", "resolve_tracking_uri"]
+
+
+def __getattr__(name: str):
+    if name == "import_study":
+        from layerwise.tracking.importer import import_study
+
+        return import_study
+    raise AttributeError(f"module 'layerwise.tracking' has no attribute {name!r}")

@@ -11,20 +11,17 @@ function holds no global state and may be called twice in one process.
 
 from __future__ import annotations
 
-import json
-import os
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
 
+from layerwise import files
 from layerwise.tracking import runs as runlog
 from layerwise.tracking.jobs import (
     LOG_WEIGHTS_CHOICES,
     Job,
-    find_job_dirs,
     load_job,
     read_selection,
 )
@@ -39,12 +36,14 @@ def import_study(
     results_root: Path,
     results_csv: Path,
     *,
+    job_dirs: list[Path],
     tracking_uri: str,
     experiment: str,
     log_weights: str = "all",
     out_json: Path,
 ) -> dict:
-    """Import every job directory under ``results_root`` into the MLflow experiment ``experiment``.
+    """Import the job directories ``job_dirs`` (the track rule's inputs) into MLflow experiment
+    ``experiment``; ``results_root`` is the results folder (it holds the local store and lock).
 
     ``log_weights``: "all" logs every member's weights, "selected" only members selected in
     results.csv, "none" no weight files (stack.pt included). Returns, and atomically writes to
@@ -57,7 +56,7 @@ def import_study(
         raise ValueError("experiment must be a non-empty MLflow experiment name")
     results_root = Path(results_root).resolve()
     selection = read_selection(Path(results_csv))
-    jobs = [load_job(d, selection, log_weights) for d in find_job_dirs(results_root)]
+    jobs = [load_job(Path(d), selection, log_weights) for d in job_dirs]
     check_reachable(tracking_uri)
     with import_lock(lock_path(tracking_uri, results_root)):
         client = MlflowClient(tracking_uri=tracking_uri)
@@ -67,7 +66,7 @@ def import_study(
             job.job_id: _sync_job(client, experiment_id, job, parents, children, log_weights)
             for job in jobs
         }
-    _write_json_atomic(Path(out_json), summary)
+    files.write_json(Path(out_json), summary)
     return summary
 
 
@@ -186,10 +185,3 @@ def _log_batched(
 
 def _chunks(items: list, size: int) -> Iterable[list]:
     return (items[i : i + size] for i in range(0, len(items), size))
-
-
-def _write_json_atomic(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)

@@ -5,12 +5,15 @@ A job directory is the unit of import (docs/architecture.md, "Files on disk"):
 - ``pretrain/{dataset}/{method}/{pretrain_id}/``: record.json, history.csv
   (member, seed, layer, epoch, recon_error), stack.pt.
 - ``finetune/{dataset}/d{depth}/{group}/``: record.json, members.csv (tidy columns minus
-  ``selected``), history.csv (member_id, epoch, ...), ``weights/{member_id}.pt`` (or one
-  ``weights.pt`` for all members), config.yaml.
-- ``dropout_study/{activation}/``: as finetune, but members.csv carries its own ``selected``
-  column (selection is within the job, per variant and seed; layerwise.dropout_study).
-- ``autoencoder/code{n}/``: record.json, summary.csv (one row per member, PCA included; no
-  selection), history.csv (member_id, epoch, ...; layerwise.autoencoder_job).
+  ``selected``; selection comes from results.csv), history.csv (member_id, epoch, ...),
+  ``weights/{member_id}.pt``, config.yaml.
+- any other study's job (``dropout_study/{activation}/``, ``deep_autoencoder/code{n}/``, and a
+  new study's): record.json, the members file the record names (``members_file``, default
+  members.csv; with a ``selected`` column when the study selects within the job), history.csv
+  (member_id, epoch, ...), ``weights/{member_id}.pt`` where there are weights. No code here
+  changes when a study is added.
+
+Which directories are imported is the track rule's business (its inputs); nothing is globbed.
 
 The *record hash* decides whether a job already in MLflow is up to date. It covers record.json,
 members.csv and history.csv bytes, the job's ``selected`` flags from results.csv and the
@@ -26,6 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from layerwise import layout
+
 LOG_WEIGHTS_CHOICES = ("all", "selected", "none")
 
 
@@ -40,18 +45,6 @@ class Job:
     members: pd.DataFrame  # one row per member; columns member_id, selected (bool), ...
     history: pd.DataFrame  # finetune: member_id, epoch, ...; pretrain: member_id, layer, epoch, ...
     record_hash: str
-
-
-def find_job_dirs(results_root: Path) -> list[Path]:
-    """All job directories under results_root (those holding a record.json), sorted."""
-    patterns = (
-        "pretrain/*/*/*/record.json",
-        "finetune/*/d*/*/record.json",
-        "dropout_study/*/record.json",
-        "autoencoder/code*/record.json",
-    )
-    found = {p.parent for pattern in patterns for p in Path(results_root).glob(pattern)}
-    return sorted(found)
 
 
 def read_selection(results_csv: Path) -> dict[str, dict[str, bool]]:
@@ -74,15 +67,8 @@ def load_job(job_dir: Path, selection: dict[str, dict[str, bool]], log_weights: 
         members, history = _finetune_tables(job_dir, record["job_id"], selection)
     elif kind == "pretrain":
         members, history = _pretrain_tables(job_dir, record["job_id"])
-    elif kind == "dropout_study":
-        members, history = _study_tables(job_dir)
-    elif kind == "autoencoder":
-        members, history = _autoencoder_tables(job_dir)
-    else:
-        raise ValueError(
-            f"{job_dir}/record.json: kind must be 'pretrain', 'finetune', 'dropout_study' or "
-            f"'autoencoder', got {kind!r}"
-        )
+    else:  # any other study: its members file says which members it selected, if any
+        members, history = _study_tables(job_dir, record.get("members_file", layout.MEMBERS))
     flags = dict(zip(members["member_id"], members["selected"], strict=True))
     digest = record_hash(job_dir, flags, log_weights)
     return Job(record["job_id"], kind, job_dir, record, members, history, digest)
@@ -121,23 +107,18 @@ def _finetune_tables(
     return members, history
 
 
-def _study_tables(job_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A dropout-study job: members.csv already holds ``selected`` (not in results.csv)."""
-    members = pd.read_csv(job_dir / "members.csv")
+def _study_tables(job_dir: Path, members_file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Any other study's job (dropout study, deep autoencoder, ...): its members file holds one
+    row per member, with ``selected`` when the study selects within the job (False otherwise);
+    history.csv has member_id and epoch columns (other identifying columns are member params)."""
+    members = pd.read_csv(job_dir / members_file)
     members["member_id"] = members["member_id"].astype(str)
-    members["selected"] = members["selected"].map(_as_bool).astype(bool)
-    history = pd.read_csv(job_dir / "history.csv")
-    history["member_id"] = history["member_id"].astype(str)
-    return members, history
-
-
-def _autoencoder_tables(job_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A deep-autoencoder job: members are the rows of summary.csv (none selected); the history's
-    per-epoch errors become the curves (its seed/pretrained columns are member params already)."""
-    members = pd.read_csv(job_dir / "summary.csv")
-    members["member_id"] = members["member_id"].astype(str)
-    members["selected"] = False
-    history = pd.read_csv(job_dir / "history.csv").drop(columns=["seed", "pretrained"])
+    if "selected" in members:
+        members["selected"] = members["selected"].map(_as_bool).astype(bool)
+    else:
+        members["selected"] = False
+    history = pd.read_csv(job_dir / layout.HISTORY)
+    history = history.drop(columns=[c for c in ("seed", "pretrained") if c in history])
     history["member_id"] = history["member_id"].astype(str)
     return members, history
 

@@ -70,14 +70,10 @@ def parent_metrics(job: Job) -> list[Metric]:
 
 
 def parent_artifacts(job: Job, log_weights: str) -> list[Path]:
-    """Small text files always; stack.pt (pretrain) unless log_weights == "none"; a job-level
-    weights.pt (all members in one file) for "all", or for "selected" if any member is selected."""
+    """Small text files always; stack.pt (pretrain) unless log_weights == "none"."""
     paths = [job.path / n for n in ("record.json", "config.yaml", "members.csv")]
     if job.kind == "pretrain" and log_weights != "none":
         paths.append(job.path / "stack.pt")
-    any_selected = bool(job.members["selected"].any())
-    if log_weights == "all" or (log_weights == "selected" and any_selected):
-        paths.append(job.path / "weights.pt")
     return [p for p in paths if p.is_file()]
 
 
@@ -137,7 +133,7 @@ def member_weights(job: Job, member: dict, log_weights: str) -> Path | None:
     """A finetune member's ``weights/{member_id}.pt`` if log_weights asks for it and it exists."""
     wanted = log_weights == "all" or (log_weights == "selected" and bool(member["selected"]))
     path = job.path / "weights" / f"{member['member_id']}.pt"
-    return path if wanted and job.kind in ("finetune", "dropout_study") and path.is_file() else None
+    return path if wanted and job.kind != "pretrain" and path.is_file() else None
 
 
 def _diverged(job: Job, member: dict) -> bool:

@@ -1,0 +1,65 @@
+"""Grid expansion: every cell x candidate x seed appears exactly once, in the right job."""
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from layerwise.config import deep_merge, load_config
+from layerwise.studies.grid import finetune_jobs, pretrain_candidates, pretrain_jobs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cfg():
+    return load_config(ROOT / "config" / "smoke.yaml")
+
+
+def test_pretrain_candidates_are_the_product_of_lists(cfg):
+    cfg = deep_merge(
+        cfg, {"pretrain": {"dae": {"lr": [0.1, 0.01], "corruption_level": [0.1, 0.25, 0.5]}}}
+    )
+    cands = pretrain_candidates(cfg, "dae")
+    assert len(cands) == 6
+    assert {(c["lr"], c["corruption_level"]) for c in cands} == set(
+        itertools.product([0.1, 0.01], [0.1, 0.25, 0.5])
+    )
+    assert pretrain_candidates(cfg, "none") == [{}]
+
+
+def test_every_member_once_and_shapes_shared_within_a_job(cfg):
+    jobs = finetune_jobs(cfg)
+    g = cfg["grid"]
+    assert len(jobs) == len(g["datasets"]) * len(g["depths"]) * len(cfg["model"]["n_hidden"])
+    expected = (
+        len(g["pretraining"]) * len(cfg["finetune"]["lr"]) * len(g["dropout"]) * len(g["seeds"])
+    )
+    for job in jobs:
+        ids = [m.member_id for m in job.members]
+        assert len(ids) == len(set(ids)) == expected
+        assert {m.pretraining for m in job.members} == set(g["pretraining"])
+
+
+def test_members_reference_existing_pretraining_jobs(cfg):
+    paths = {j.path for j in pretrain_jobs(cfg)}
+    for job in finetune_jobs(cfg):
+        assert set(job.pretrain_paths) <= paths
+        for m in job.members:
+            assert job.members and 0 <= m.seed_index < len(cfg["grid"]["seeds"])
+
+
+def test_grain_per_method_splits_jobs_without_losing_members(cfg):
+    fine = deep_merge(cfg, {"grid": {"grain": "dataset-depth-method"}})
+    coarse_ids = {m.member_id for j in finetune_jobs(cfg) for m in j.members}
+    fine_jobs = finetune_jobs(fine)
+    assert len(fine_jobs) == len(finetune_jobs(cfg)) * len(cfg["grid"]["pretraining"])
+    assert {m.member_id for j in fine_jobs for m in j.members} == coarse_ids
+    for job in fine_jobs:
+        assert len({m.pretraining for m in job.members}) == 1
+
+
+def test_pretraining_stack_is_as_deep_as_the_deepest_net(cfg):
+    for job in pretrain_jobs(cfg):
+        assert job.n_layers == max(cfg["grid"]["depths"])
+        assert job.seeds == tuple(cfg["grid"]["seeds"])
