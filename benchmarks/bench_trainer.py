@@ -44,7 +44,6 @@ import torch
 
 from layerwise.device import choose_device, configure_precision
 from layerwise.engine import finetune as ft
-from layerwise.engine.finetune_state import Members
 from layerwise.engine.layers import init_layer
 from layerwise.engine.pretrain import PRETRAINERS, PretrainSettings
 
@@ -123,15 +122,12 @@ def finetune_epoch(sizes, n, batch, k, device, clock, repeat, n_steps=None) -> f
         init_layer(a, b, seeds, layer=i, device=device)
         for i, (a, b) in enumerate(zip(sizes, sizes[1:], strict=False))
     ]
-    params = ft._initial_params(hidden, s, sizes[0], device)
-    run = Members(params, s, device, lambda line: None, ft._make_step)
+    run = ft.training_population(hidden, s, sizes[0], device, log=lambda line: None)
     d = _data(n if n_steps is None else n_steps * batch, sizes[0], device)
     counter = iter(range(1, 10**9))
 
     def epoch():
-        loss, _, _ = ft._train_epoch(
-            run.step, run.params, d, run.s, run.keys, next(counter), run.active
-        )
+        loss, _, _ = ft.train_epoch(run, d, next(counter))
         return loss.sum().item()  # the epoch's one host sync, as in finetune()
 
     return clock.median(epoch, repeat)

@@ -33,10 +33,10 @@ import pandas as pd
 import torch
 
 from layerwise.engine import population as pop
-from layerwise.engine import rbm
 from layerwise.engine.ae_layer import reconstruction_loss
 from layerwise.engine.layers import affine, hidden_codes, init_layer
-from layerwise.engine.pretrain import PretrainSettings, _as_inputs, _epochs
+from layerwise.engine.loop import n_batches, run_epoch
+from layerwise.engine.pretrain import PRETRAINERS, PretrainSettings, as_inputs
 
 Params = list[tuple[torch.Tensor, torch.Tensor]]
 STREAM_FINETUNE = 11  # data-order tag of the fine-tuning epochs (distinct from the RBMs' layers)
@@ -101,6 +101,16 @@ class RBMLayer:
     c: torch.Tensor
 
 
+def rbm_settings(s: DeepAESettings, hidden: str) -> PretrainSettings:
+    """The registry RBM's settings for one layer of the stack (SOM: smaller lr on the top RBM)."""
+    return PretrainSettings(
+        seeds=list(s.seeds), lr=s.pretrain_lr_top if hidden == "gaussian" else s.pretrain_lr,
+        epochs=s.pretrain_epochs, batch_size=s.batch_size, cd_k=s.cd_k, momentum=s.momentum,
+        weight_decay=s.weight_decay, hidden=hidden, momentum_initial=s.momentum_initial,
+        momentum_switch_epoch=s.momentum_switch_epoch,
+    )  # fmt: skip
+
+
 def train_rbm_layer(
     x: torch.Tensor,
     n_out: int,
@@ -113,31 +123,14 @@ def train_rbm_layer(
 ) -> tuple[RBMLayer, np.ndarray]:
     """One RBM by CD-k on x, shared (N, n_v) or (K, N, n_v); returns it and recon error (epochs, K).
 
-    Momentum switches from momentum_initial to momentum after momentum_switch_epoch epochs (SOM).
+    The registry's RBM (layerwise.engine.pretrain) with the SOM's options: Gaussian hidden units
+    on top, momentum switching from momentum_initial to momentum after momentum_switch_epoch.
     """
-    dev, K, n_in = x.device, len(s.seeds), x.shape[-1]
-    act = "sigmoid" if hidden == "binary" else "relu"  # "relu" = plain Glorot scale (linear units)
-    W, c = init_layer(n_in, n_out, s.seeds, layer=layer, activation=act, device=dev)
-    b_vis = torch.zeros(K, n_in, device=dev)  # rbm.m starts visible biases at 0
-    params = [W, b_vis, c]
-    vel = [torch.zeros_like(p) for p in params]
-    lr = torch.full((K,), s.pretrain_lr_top if hidden == "gaussian" else s.pretrain_lr, device=dev)
-    moms = [torch.full((K,), m, device=dev) for m in (s.momentum_initial, s.momentum)]
-    keys = pop.member_keys(s.seeds, pop.STREAM_GIBBS, layer, device=dev)
-    draw = pop.uniform if hidden == "binary" else pop.normal
-    n_batches = x.shape[-2] // s.batch_size
-
-    def step(vb: torch.Tensor, counter: int) -> torch.Tensor:
-        r = draw(keys, counter, (s.cd_k, vb.shape[1], n_out)).transpose(0, 1)  # (k, K, B, n_h)
-        dW, db_vis, dc, recon = rbm.cd_k_statistics(vb, W, b_vis, c, r, hidden=hidden)
-        mom = moms[int(counter >= s.momentum_switch_epoch * n_batches)]
-        pop.sgd_step(params, [s.weight_decay * W - dW, -db_vis, -dc], vel, lr, mom, active)
-        return recon
-
-    loop = PretrainSettings(seeds=list(s.seeds), epochs=s.pretrain_epochs, batch_size=s.batch_size)
-    label = f"rbm-{hidden}"
-    hist, _ = _epochs(x, params, step, loop, layer=layer, active=active, log=log, label=label)
-    return RBMLayer(W, b_vis, c), hist
+    rbm_ = PRETRAINERS["rbm"]
+    settings = rbm_settings(s, hidden)
+    W, c = rbm_.init_layer(x.shape[-1], n_out, settings, layer=layer, device=x.device)
+    fit = rbm_.train_layer(x, W, c, settings, layer=layer, active=active, log=log)
+    return RBMLayer(fit.W, fit.b_vis, fit.b), fit.recon_error
 
 
 def pretrain_rbm_stack(
@@ -241,29 +234,27 @@ def finetune_reconstruction(
     mom = torch.full((K,), s.finetune_momentum, device=dev)
     keys = pop.member_keys(member_seeds, pop.STREAM_ORDER, STREAM_FINETUNE, device=dev)
     active, div = torch.ones(K, dtype=torch.bool, device=dev), np.full(K, np.nan)
-    n_batches = n // s.batch_size
-    if n_batches == 0:
-        raise ValueError(f"batch_size {s.batch_size} exceeds the {n} training examples")
+    n_batches(n, s.batch_size)  # fail before the first epoch
+
+    def step(xb: torch.Tensor, counter: int) -> torch.Tensor:
+        _, a = forward(params, xb)
+        loss = reconstruction_loss(a, xb, "cross-entropy")  # (K,)
+        grads = torch.autograd.grad(loss.sum(), flat)  # sum over members: per-member grads
+        with torch.no_grad():
+            pop.sgd_step(flat, grads, vel, lr, mom, active)
+            return torch.stack([loss, ((torch.sigmoid(a) - xb) ** 2).sum(-1).mean(-1)])
+
     rows = _history_rows(0, np.full(K, np.nan), np.full(K, np.nan), mse_per_image(params, x_test))
     for epoch in range(1, s.finetune_epochs + 1):
         saved = [t.detach().clone() for t in flat]
-        sums = torch.zeros(2, K, device=dev)  # cross-entropy, squared error
-        order = pop.permutations(keys, epoch, n)[:, : n_batches * s.batch_size]
-        for idx in order.view(K, n_batches, s.batch_size).unbind(1):
-            xb = pop.gather_batch(x, idx)  # (K, B, n_in)
-            _, a = forward(params, xb)
-            loss = reconstruction_loss(a, xb, "cross-entropy")  # (K,)
-            grads = torch.autograd.grad(loss.sum(), flat)  # sum over members: per-member grads
-            with torch.no_grad():
-                pop.sgd_step(flat, grads, vel, lr, mom, active)
-                sums += torch.stack([loss, ((torch.sigmoid(a) - xb) ** 2).sum(-1).mean(-1)])
+        sums, nb = run_epoch(step, keys, epoch, [x], s.batch_size)  # (2, K): cross-entropy, mse
         with torch.no_grad():
             was = active.clone()
             active &= pop.finite_members(sums[0], flat)
             pop.restore_members(flat, saved, ~active)
             div[(was & ~active).cpu().numpy()] = epoch
         test = mse_per_image(params, x_test)
-        rows += _history_rows(epoch, *(sums / n_batches).cpu().numpy(), test)
+        rows += _history_rows(epoch, *(sums / nb).cpu().numpy(), test)
         log(
             f"finetune epoch {epoch}/{s.finetune_epochs}: test squared error per image "
             f"{', '.join(f'{v:.2f}' for v in test.tolist())}, training {int(active.sum())}/{K}"
@@ -294,7 +285,7 @@ def train_deep_autoencoder(
     """
     s.validate()
     device = torch.device(device)
-    x, xt = _as_inputs(x_train, device), _as_inputs(x_test, device)  # float32 in [0, 1]
+    x, xt = as_inputs(x_train, device), as_inputs(x_test, device)  # float32 in [0, 1]
     rbms, rbm_hist, _ = pretrain_rbm_stack(x, s, log=log)
     pre = unroll(rbms)
     rnd = random_init(x.shape[1], s.layer_sizes, s.seeds, device)

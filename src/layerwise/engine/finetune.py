@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from layerwise.engine import mlp
+from layerwise.engine import loop, mlp
 from layerwise.engine import population as pop
 from layerwise.engine.finetune_state import Members, Tracker
 from layerwise.engine.layers import ACTIVATIONS, init_layer
@@ -204,21 +204,29 @@ def _make_step(params: list, s: FinetuneSettings, device, velocity: list | None 
     return step
 
 
-def _train_epoch(step, params, d, s: FinetuneSettings, keys, epoch: int, active):
-    """One epoch over per-member orders -> mean loss (K,), error (K,), grad norms (L, K) or None."""
-    K, n, B = len(s.seeds), d["x_train"].shape[0], s.batch_size
-    nb = n // B
-    order = pop.permutations(keys, epoch, n)[:, : nb * B].view(K, nb, B)
-    loss_sum = torch.zeros(K, device=d["x_train"].device)
-    wrong_sum = torch.zeros_like(loss_sum)
-    norm_sum = None
-    for i, idx in enumerate(order.unbind(1)):  # idx (K, B)
-        loss, wrong, norms = step(d["x_train"][idx], d["y_train"][idx], epoch * nb + i, active)
-        loss_sum += loss
-        wrong_sum += wrong
-        if norms is not None:
-            norm_sum = norms if norm_sum is None else norm_sum + norms
-    return loss_sum / nb, wrong_sum / (nb * B), None if norm_sum is None else norm_sum / nb
+def training_population(
+    init_layers: Layers, settings: FinetuneSettings, n_in: int, device, log=print
+) -> Members:
+    """The training state of a population as :func:`finetune` builds it: copies of the hidden
+    layers plus a new output layer, and the compiled SGD step (compacted as members stop)."""
+    params = _initial_params(init_layers, settings, n_in, device)
+    return Members(params, settings, device, log, _make_step)
+
+
+def train_epoch(run: Members, data: dict, epoch: int):
+    """One training epoch of the population's active members (data: x_train, y_train tensors)
+    -> mean loss (K',), error (K',), grad norms (L, K') or None. No evaluation."""
+    return _train_epoch(run.step, data, run.s, run.keys, epoch, run.active)
+
+
+def _train_epoch(step, d, s: FinetuneSettings, keys, epoch: int, active):
+    """One epoch (loop.run_epoch) -> mean loss (K,), error (K,), grad norms (L, K) or None."""
+    sums, nb = loop.run_epoch(
+        lambda xb, yb, counter: step(xb, yb, counter, active),
+        keys, epoch, [d["x_train"], d["y_train"]], s.batch_size,
+    )  # fmt: skip
+    loss, wrong, norms = sums
+    return loss / nb, wrong / (nb * s.batch_size), None if norms is None else norms / nb
 
 
 def _clean_errors(best: Layers, d, s: FinetuneSettings) -> dict[str, np.ndarray]:
@@ -253,16 +261,14 @@ def finetune(
         raise ValueError(
             f"batch_size {settings.batch_size} exceeds {d['x_train'].shape[0]} examples"
         )
-    params = _initial_params(init_layers, settings, d["x_train"].shape[1], device)
+    run = training_population(init_layers, settings, d["x_train"].shape[1], device, log)
+    params = run.full
     tr = Tracker.start(params, K, device)
-    run = Members(params, settings, device, log, _make_step)
     rows, epochs_run = [], np.zeros(K, dtype=np.int64)
     for epoch in range(1, settings.max_epochs + 1):
         t0, was_active = time.perf_counter(), tr.active.cpu().numpy().copy()  # no aliasing
         run.shrink_to(was_active)
-        loss, err, norms = _train_epoch(
-            run.step, run.params, d, run.s, run.keys, epoch, run.active
-        )  # (K',) each; norms (L, K')
+        loss, err, norms = train_epoch(run, d, epoch)  # (K',) each; norms (L, K')
         run.write_back()
         valid = mlp.error_rate(
             _pairs(run.params), d["x_valid"], d["y_valid"], settings.activation,

@@ -28,8 +28,8 @@ import pandas as pd
 import torch
 
 from layerwise.engine import ae_layer as ae
+from layerwise.engine import loop, rbm
 from layerwise.engine import population as pop
-from layerwise.engine import rbm
 from layerwise.engine.layers import hidden_codes, init_layer
 
 
@@ -48,6 +48,12 @@ class PretrainSettings:
     tied: bool = True
     loss: str = "cross-entropy"
     noise: str = "masking"
+    # RBM options of the deep autoencoder (Hinton & Salakhutdinov 2006, SOM): Gaussian (linear)
+    # hidden units for the code layer, and momentum_initial for the first momentum_switch_epoch
+    # epochs (None: `momentum` throughout)
+    hidden: str = "binary"
+    momentum_initial: float | None = None
+    momentum_switch_epoch: int = 0
 
     @property
     def k(self) -> int:
@@ -61,6 +67,8 @@ class PretrainSettings:
                 "epochs must be >= 0, batch_size >= 1, cd_k >= 1; got "
                 f"{self.epochs}, {self.batch_size}, {self.cd_k}"
             )
+        if self.hidden not in rbm.HIDDEN_UNITS:
+            raise ValueError(f"hidden must be one of {rbm.HIDDEN_UNITS}, got {self.hidden!r}")
         if self.loss not in ae.LOSSES or self.noise not in ae.NOISES:
             raise ValueError(f"loss must be in {ae.LOSSES}, noise in {ae.NOISES}")
         self.tensor("lr", 0.0, np.inf, "cpu")
@@ -85,6 +93,7 @@ class LayerFit:
     b: torch.Tensor
     recon_error: np.ndarray  # (epochs, K); NaN where the member was frozen
     diverged_epoch: np.ndarray  # (K,) float, NaN if it did not diverge in this layer
+    b_vis: torch.Tensor | None = None  # RBM: visible biases (K, n_in), the unrolled decoder's
 
 
 @dataclass
@@ -117,49 +126,6 @@ class Pretrainer(Protocol):
         active: torch.Tensor,
         log: Callable[[str], None],
     ) -> LayerFit: ...
-
-
-def _epochs(
-    x: torch.Tensor,
-    params: list[torch.Tensor],
-    step: Callable[[torch.Tensor, int], torch.Tensor],
-    settings: PretrainSettings,
-    *,
-    layer: int,
-    active: torch.Tensor,
-    log: Callable[[str], None],
-    label: str,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Shared epoch loop: per-member orders, step(xb (K,B,n), counter) -> loss (K,), divergence.
-
-    Mutates params and active in place. Returns recon error (epochs, K) and diverged epoch (K,).
-    """
-    K, n = settings.k, x.shape[-2]
-    n_batches = n // settings.batch_size
-    if n_batches == 0:
-        raise ValueError(f"batch_size {settings.batch_size} exceeds the {n} training examples")
-    keys = pop.member_keys(settings.seeds, pop.STREAM_ORDER, layer, device=x.device)
-    history = np.full((settings.epochs, K), np.nan)
-    diverged_epoch = np.full(K, np.nan)
-    for epoch in range(settings.epochs):
-        was_active = active.clone()
-        saved = [p.clone() for p in params]
-        order = pop.permutations(keys, epoch, n)[:, : n_batches * settings.batch_size]
-        loss_sum = torch.zeros(K, device=x.device)
-        for i, idx in enumerate(order.view(K, n_batches, settings.batch_size).unbind(1)):
-            loss_sum += step(pop.gather_batch(x, idx), epoch * n_batches + i)
-        active &= pop.finite_members(loss_sum, params)
-        pop.restore_members(params, saved, ~active)  # newly diverged and earlier frozen members
-        mean = (loss_sum / n_batches).cpu().numpy()
-        wa = was_active.cpu().numpy()
-        history[epoch, wa] = mean[wa]
-        diverged_epoch[wa & ~active.cpu().numpy()] = epoch + 1
-        log(
-            f"pretrain {label} layer {layer + 1} epoch {epoch + 1}/{settings.epochs}: "
-            f"recon error {np.nanmean(history[epoch]) if wa.any() else np.nan:.4f}, "
-            f"training {int(active.sum())}/{K}"
-        )
-    return history, diverged_epoch
 
 
 class NoPretraining:
@@ -213,16 +179,24 @@ class AutoencoderPretraining(NoPretraining):
             pop.sgd_step(params, g, vel, lr, mom, active)
             return L
 
-        hist, div = _epochs(
-            x, params, step, settings, layer=layer, active=active, log=log, label=self.name
-        )
+        hist, div = _train(x, params, step, settings, layer, active, log, self.name)
         return LayerFit(W, b, hist, div)
 
 
 class RBMPretraining(NoPretraining):
-    """Bernoulli-Bernoulli RBM by CD-k; the layer kept is p(h=1|v) = sigm(v W + c)."""
+    """RBM by CD-k; the layer kept is the up-pass mean p(h=1|v) = sigm(v W + c).
+
+    Bernoulli hidden units, or Gaussian ones (``settings.hidden = "gaussian"``: h = vW + c + N(0,1),
+    the deep autoencoder's linear code layer; initialised at the plain Glorot scale). With
+    ``settings.momentum_initial`` set, momentum switches from it to ``settings.momentum`` after
+    ``momentum_switch_epoch`` epochs (Hinton & Salakhutdinov 2006, SOM).
+    """
 
     name, uses_data = "rbm", True
+
+    def init_layer(self, n_in, n_out, settings, *, layer, device):
+        act = "relu" if settings.hidden == "gaussian" else "sigmoid"  # relu = plain Glorot scale
+        return init_layer(n_in, n_out, settings.seeds, layer=layer, activation=act, device=device)
 
     def train_layer(self, x, W, b, settings, *, layer, active, log):
         dev, K, k = W.device, settings.k, settings.cd_k
@@ -230,22 +204,33 @@ class RBMPretraining(NoPretraining):
         wd = settings.tensor("weight_decay", 0, np.inf, dev).view(-1, 1, 1)
         b_vis = torch.zeros(
             K, W.shape[1], device=dev
-        )  # Hinton's guide suggests log(p/(1-p)); 0 here
+        )  # Hinton's guide suggests log(p/(1-p)); 0 here (as rbm.m)
         params = [W, b_vis, b]
-        vel = [torch.zeros_like(p) for p in params] if bool((mom > 0).any()) else None
+        switch = settings.momentum_initial is not None
+        moms = [torch.full((K,), settings.momentum_initial, device=dev), mom] if switch else [mom]
+        vel = [torch.zeros_like(p) for p in params] if switch or bool((mom > 0).any()) else None
         keys = pop.member_keys(settings.seeds, pop.STREAM_GIBBS, layer, device=dev)
+        draw = pop.uniform if settings.hidden == "binary" else pop.normal
+        n_switch = settings.momentum_switch_epoch * (x.shape[-2] // settings.batch_size)
 
         def step(vb: torch.Tensor, counter: int) -> torch.Tensor:
-            u = pop.uniform(keys, counter, (k, vb.shape[1], W.shape[2])).transpose(0, 1)
-            dW, db_vis, dc, recon = rbm.cd_k_statistics(vb, W, b_vis, b, u)
+            r = draw(keys, counter, (k, vb.shape[1], W.shape[2])).transpose(0, 1)  # (k,K,B,n_h)
+            dW, db_vis, dc, recon = rbm.cd_k_statistics(vb, W, b_vis, b, r, hidden=settings.hidden)
+            m = moms[int(counter >= n_switch)] if switch else mom
             # ascent on log-likelihood = descent on its negative; decay pulls W to 0
-            pop.sgd_step(params, [wd * W - dW, -db_vis, -dc], vel, lr, mom, active)
+            pop.sgd_step(params, [wd * W - dW, -db_vis, -dc], vel, lr, m, active)
             return recon
 
-        hist, div = _epochs(
-            x, params, step, settings, layer=layer, active=active, log=log, label=self.name
-        )
-        return LayerFit(W, b, hist, div)
+        hist, div = _train(x, params, step, settings, layer, active, log, self.name)
+        return LayerFit(W, b, hist, div, b_vis)
+
+
+def _train(x, params, step, settings: PretrainSettings, layer, active, log, label):
+    """loop.train_epochs with the settings' seeds, epochs and batch size."""
+    return loop.train_epochs(
+        x, params, step, seeds=settings.seeds, epochs=settings.epochs,
+        batch_size=settings.batch_size, layer=layer, active=active, log=log, label=label,
+    )  # fmt: skip
 
 
 PRETRAINERS: dict[str, Pretrainer] = {
@@ -256,7 +241,7 @@ PRETRAINERS: dict[str, Pretrainer] = {
 }
 
 
-def _as_inputs(x: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
+def as_inputs(x: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
     """float32 tensor on device; uint8 pixels (the data.npz format) are scaled by 1/255."""
     if torch.is_tensor(x):
         t = x.to(device)
@@ -286,7 +271,7 @@ def pretrain_stack(
     if not 1 <= len(layer_sizes) <= 4 or min(layer_sizes) < 1:
         raise ValueError(f"layer_sizes: 1-4 positive widths, got {list(layer_sizes)}")
     device = torch.device(device)
-    codes = _as_inputs(x, device)  # (N, n_in) in [0, 1]; then per-member codes (K, N, n_h)
+    codes = as_inputs(x, device)  # (N, n_in) in [0, 1]; then per-member codes (K, N, n_h)
     K, active = settings.k, torch.ones(settings.k, dtype=torch.bool, device=device)
     weights, rows = [], []
     div_epoch, div_layer = np.full(K, np.nan), np.full(K, np.nan)
