@@ -96,7 +96,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 
 def validate_config(config: dict, schema: dict | None = None) -> dict:
-    """A validated copy of ``config`` with defaults filled in; ConfigError otherwise."""
+    """A validated copy of ``config`` with defaults filled in and keys sorted; ConfigError
+    otherwise."""
     schema = load_schema() if schema is None else schema
     cfg = copy.deepcopy(config)
     validator = _DefaultingValidator(schema)
@@ -105,7 +106,17 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
         lines = "\n".join(f"  - {_describe(e)}" for e in errors)
         raise ConfigError(f"invalid config ({len(errors)} problem(s)):\n{lines}")
     _check_cross_references(cfg)
-    return cfg
+    return canonical(cfg)
+
+
+def canonical(obj):
+    """A copy with every mapping's keys sorted, so that the order of keys in a config file never
+    shows in a job's parameters (Snakemake reruns a job when the repr of its params changes)."""
+    if isinstance(obj, dict):
+        return {k: canonical(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [canonical(v) for v in obj]
+    return obj
 
 
 def _check_cross_references(cfg: dict) -> None:

@@ -1,7 +1,10 @@
 # Validation of the config (once, before any job) and what the rules share: the jobs of every
 # study (from layerwise.studies), resources, and the config slices that rules pass as params.
 # A rule's params are its job's whole input from the config: Snakemake reruns a job exactly when
-# they change (rerun trigger "params"), so no rule receives the whole config.
+# they change (rerun trigger "params"), so no rule receives the whole config. Snakemake compares
+# only builtin params (a dataclass is ignored), so a rule that hands its script objects (`job`,
+# `run`) also passes their plain form as `slice` (layerwise.studies.jobs.job_slice): the same
+# dict the job writes to its config.yaml and hashes into its record.
 
 import os
 from pathlib import Path
@@ -13,7 +16,7 @@ from layerwise import layout as L
 from layerwise.config import ConfigError, validate_config
 from layerwise.data.job import dataset_slice
 from layerwise.studies import grid as G
-from layerwise.studies.jobs import RunSettings
+from layerwise.studies.jobs import RunSettings, job_slice
 
 # MLflow 3 sends usage telemetry by default; a benchmark run should not phone home.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -77,6 +80,14 @@ def pretrain_job(w):
 
 def finetune_job(w):
     return FINETUNE_JOBS[L.job_id(L.FINETUNE, dataset=w.dataset, depth=w.depth, group=w.group)]
+
+
+def pretrain_slice(w):
+    return job_slice(RUN, job=pretrain_job(w))
+
+
+def finetune_slice(w):
+    return job_slice(RUN, job=finetune_job(w))
 
 
 def finetune_dirs():

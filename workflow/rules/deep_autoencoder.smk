@@ -48,6 +48,7 @@ rule deep_autoencoder:
     params:
         section=DEEP_AE,
         run=RUN,
+        slice=lambda w: job_slice(RUN, deep_autoencoder=DEEP_AE, code_size=int(w.code)),
     threads: res("deep_autoencoder", "threads")
     resources:
         **slurm_resources("deep_autoencoder"),

@@ -40,6 +40,7 @@ rule dropout_study:
     params:
         job=lambda w: DROPOUT_JOBS[w.activation],
         run=RUN,
+        slice=lambda w: job_slice(RUN, job=DROPOUT_JOBS[w.activation]),
     threads: res("dropout_study", "threads")
     resources:
         **slurm_resources("dropout_study"),

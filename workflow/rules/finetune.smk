@@ -18,6 +18,7 @@ rule finetune:
     params:
         job=finetune_job,
         run=RUN,
+        slice=finetune_slice,
     threads: res("finetune", "threads")
     resources:
         **slurm_resources("finetune"),

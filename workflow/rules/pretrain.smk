@@ -16,6 +16,7 @@ rule pretrain:
     params:
         job=pretrain_job,
         run=RUN,
+        slice=pretrain_slice,
     threads: res("pretrain", "threads")
     resources:
         **slurm_resources("pretrain"),
