@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.spatial import ConvexHull, QhullError
 
-from layerwise.data.convex import is_convex_image, make_convex
+from layerwise.data.convex import _anchored_sets, is_convex_image, make_convex
 
 S = 28
 
@@ -109,10 +109,44 @@ def test_class_balance_and_lit_pixel_balance(sample):
     assert abs(lit[y == 0].mean() / lit[y == 1].mean() - 1) < 0.10
 
 
-def test_paper_values_verbatim_are_unbalanced_so_the_knob_matters():
-    x, y = make_convex(600, rng=np.random.default_rng(2), balance_scale=None)
+def test_v1_paper_values_verbatim_are_unbalanced_so_the_knob_matters():
+    x, y = make_convex(600, rng=np.random.default_rng(2), construction="v1", balance_scale=None)
     lit = x.sum(1)
     assert lit[y == 0].mean() > 1.4 * lit[y == 1].mean()  # measured ~470 vs ~270
+
+
+@pytest.mark.parametrize("construction", ["v1", "v2"])
+def test_both_constructions_label_by_the_oracle(construction):
+    x, y = make_convex(300, rng=np.random.default_rng(6), construction=construction)
+    assert 0.35 < y.mean() < 0.65
+    for img, label in zip(x[:150], y[:150], strict=True):
+        assert oracle_convex(img) == bool(label == 1)
+
+
+def test_v2_parts_contain_their_anchor():
+    """Each half-plane is turned towards the anchor, so a lattice-point anchor is always lit."""
+    rng = np.random.default_rng(7)
+    anchors = rng.integers(0, S, (500, 2)).astype(float)  # (x = col, y = row)
+    sets = _anchored_sets(rng.geometric(0.07, 500), anchors, rng, S).reshape(-1, S, S)
+    rows, cols = anchors[:, 1].astype(int), anchors[:, 0].astype(int)
+    assert sets[np.arange(500), rows, cols].all()
+    assert sets.sum(axis=(1, 2)).min() < S * S // 4  # and the sets are not trivially the image
+
+
+def _components(img: np.ndarray) -> int:
+    from scipy import ndimage
+
+    return ndimage.label(img.reshape(S, S) > 0.5, structure=np.ones((3, 3)))[1]
+
+
+def test_anchor_spread_controls_how_far_the_parts_of_a_union_stray():
+    """Spread 0: all parts share one anchor, the union is one blob; the default spread (20) lets
+    about half the unions split apart, as v1's do (measured ~52% v2, ~66% v1)."""
+    split = {}
+    for spread in (0.0, 20.0):
+        x, y = make_convex(400, rng=np.random.default_rng(8), anchor_spread=spread)
+        split[spread] = np.mean([_components(img) > 1 for img in x[y == 0]])
+    assert split[0.0] < 0.05 and split[20.0] > 0.3, split
 
 
 def test_convex_label_swaps_classes():
@@ -145,7 +179,11 @@ def test_zero_examples():
         ({"min_convex_pixels": 0}, r"\[1, 392\]"),
         ({"min_component_pixels": 500}, r"\[1, 392\]"),
         ({"convex_label": -1}, "0 or 1"),
-        ({"balance_scale": 0.0}, "> 0 or None"),
+        ({"balance_scale": 0.0, "construction": "v1"}, "> 0 or None"),
+        ({"balance_scale": None}, "'v1' only"),
+        ({"anchor_spread": 3.0, "construction": "v1"}, "'v2' only"),
+        ({"anchor_spread": -1.0}, ">= 0"),
+        ({"construction": "v3"}, r"\('v1', 'v2'\)"),
         ({"image_size": 2}, ">= 3"),
     ],
 )

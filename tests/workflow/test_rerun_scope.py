@@ -47,7 +47,7 @@ def test_unchanged_config_plans_nothing(smoke_study, mnist_dir):
     assert planned_rules(smoke_study, mnist_dir, SMOKE) == {}
 
 
-def test_finetune_budget_reruns_finetuning_not_data_or_pretraining(smoke_study, mnist_dir, tmp_path):
+def test_finetune_budget_reruns_finetuning_only(smoke_study, mnist_dir, tmp_path):
     config = changed(tmp_path, lambda c: c["finetune"].update(max_epochs=11))
     rules = planned_rules(smoke_study, mnist_dir, config)
     assert rules.get("finetune") == 4  # every fine-tuning job of the smoke grid
