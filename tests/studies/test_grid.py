@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from layerwise.config import deep_merge, load_config
-from layerwise.studies.grid import finetune_jobs, pretrain_candidates, pretrain_jobs
+from layerwise.studies.grid import finetune_jobs, pretrain_candidates, pretrain_jobs, scaled_epochs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,3 +63,35 @@ def test_pretraining_stack_is_as_deep_as_the_deepest_net(cfg):
     for job in pretrain_jobs(cfg):
         assert job.n_layers == max(cfg["grid"]["depths"])
         assert job.seeds == tuple(cfg["grid"]["seeds"])
+
+
+def test_budgets_in_updates_scale_epochs_by_training_set_size(cfg):
+    """With budget_reference_n, rectangles (300 examples in smoke) trains 500 / 300 times the
+    epochs of a 500-example set: the same number of updates."""
+    cfg = deep_merge(cfg, {"pretrain": {"budget_reference_n": 500},
+                           "finetune": {"budget_reference_n": 500, "min_epochs": 3}})  # fmt: skip
+    sizes = {d: cfg["data"]["datasets"][d]["n_train"] for d in cfg["grid"]["datasets"]}
+    assert sizes == {"mnist-basic": 500, "rectangles": 300}
+    budgets = {j.dataset: j.budget for j in finetune_jobs(cfg)}
+    assert budgets["mnist-basic"].max_epochs == 10 and budgets["rectangles"].max_epochs == 17
+    assert budgets["mnist-basic"].patience == 3 and budgets["rectangles"].patience == 5
+    assert budgets["rectangles"].min_epochs == 5
+    epochs = {(j.dataset, j.method): j.settings.get("epochs") for j in pretrain_jobs(cfg)}
+    assert epochs[("mnist-basic", "rbm")] == 2 and epochs[("rectangles", "rbm")] == 3
+    # the job ids name the configured candidate, the members carry the effective epochs
+    rect = next(j for j in finetune_jobs(cfg) if j.dataset == "rectangles")
+    rbm = next(m for m in rect.members if m.pretraining == "rbm")
+    assert rbm.pretrain_id.endswith("-e2-k1") and rbm.pretrain_settings["epochs"] == 3
+    assert scaled_epochs(0, 300, 500) == 0 and scaled_epochs(4, 300, None) == 4
+
+
+def test_momentum_candidates_and_the_dropout_recipe(cfg):
+    changes = {"lr_scale": 10.0, "momentum": 0.95, "max_norm": None}
+    cfg = deep_merge(cfg, {"finetune": {"momentum": [0.0, 0.9]}, "dropout": changes})
+    job = finetune_jobs(cfg)[0]
+    plain = {(m.candidate, m.lr, m.momentum) for m in job.members if not m.dropout}
+    drop = {(m.candidate, m.lr, m.momentum, m.max_norm) for m in job.members if m.dropout}
+    assert ("h32-ft0.1-m0.9", 0.1, 0.9) in plain
+    assert ("h32-ft0.1-m0", 0.1, 0.0) in plain
+    assert ("h32-ft0.1-m0.9", 1.0, 0.95, float("inf")) in drop  # lr x 10, dropout momentum
+    assert len(plain) == len(cfg["finetune"]["lr"]) * 2 * len(cfg["grid"]["pretraining"])

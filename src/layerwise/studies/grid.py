@@ -103,6 +103,26 @@ def pretrain_id(method: str, n_hidden: int, cand: dict) -> str:
     return "-".join(parts)
 
 
+def scaled_epochs(epochs: int, n_train: int, reference_n: int | None) -> int:
+    """Epochs that give a set of ``n_train`` examples the updates of ``epochs`` epochs at
+    ``reference_n`` examples (DESIGN.md: budgets mean the same on every data set); None: as is."""
+    if reference_n is None or epochs == 0:
+        return int(epochs)
+    return max(1, round(epochs * reference_n / n_train))
+
+
+def _n_train(cfg: dict, dataset: str) -> int:
+    return int(cfg["data"]["datasets"][dataset]["n_train"])
+
+
+def _pretrain_settings(cfg: dict, dataset: str, cand: dict) -> dict:
+    """A candidate's settings on ``dataset``: epochs scaled by pretrain.budget_reference_n."""
+    if "epochs" not in cand:
+        return dict(cand)
+    ref = cfg["pretrain"]["budget_reference_n"]
+    return {**cand, "epochs": scaled_epochs(cand["epochs"], _n_train(cfg, dataset), ref)}
+
+
 def pretrain_jobs(cfg: dict) -> list[PretrainJob]:
     grid = cfg["grid"]
     n_layers = max(grid["depths"])
@@ -115,48 +135,66 @@ def pretrain_jobs(cfg: dict) -> list[PretrainJob]:
                 PretrainJob(
                     dataset,
                     method,
-                    pretrain_id(method, width, cand),
+                    pretrain_id(method, width, cand),  # named by the configured candidate
                     width,
                     n_layers,
                     tuple(grid["seeds"]),
-                    cand,
+                    _pretrain_settings(cfg, dataset, cand),
                 )
             )
     return jobs
 
 
-def _members(cfg: dict, width: int, methods: list[str]) -> list[Member]:
-    """Resolved members of one population: method x pretraining candidate x lr x dropout x seed."""
+def _momenta(cfg: dict) -> list[float]:
+    mom = cfg["finetune"]["momentum"]
+    return [float(m) for m in mom] if isinstance(mom, list) else [float(mom)]
+
+
+def _members(cfg: dict, dataset: str, width: int, methods: list[str]) -> list[Member]:
+    """Resolved members of one population: method x pretraining candidate x lr x momentum x
+    dropout x seed. Dropout members train with lr x dropout.lr_scale and dropout.momentum (if set)
+    (Srivastava et al. 2014, A.2); the candidate id names the configured lr and momentum."""
     grid, do = cfg["grid"], cfg["dropout"]
     max_norm = do["max_norm"] if do["max_norm"] is not None else math.inf
+    moms = _momenta(cfg)
     out = []
     for method in methods:
         for cand in pretrain_candidates(cfg, method):
             pid = pretrain_id(method, width, cand)
-            for lr, dropout in itertools.product(cfg["finetune"]["lr"], grid["dropout"]):
-                candidate = f"{pid}-ft{_fmt(lr)}"
+            pre = tuple(sorted(_pretrain_settings(cfg, dataset, cand).items()))
+            for lr, mom, dropout in itertools.product(cfg["finetune"]["lr"], moms, grid["dropout"]):
+                candidate = f"{pid}-ft{_fmt(lr)}" + (f"-m{_fmt(mom)}" if len(moms) > 1 else "")
+                if dropout:
+                    lr_m = float(lr) * do["lr_scale"]
+                    mom_m = mom if do["momentum"] is None else float(do["momentum"])
+                else:
+                    lr_m, mom_m = float(lr), mom
                 for i, seed in enumerate(grid["seeds"]):
                     out.append(Member(
-                        f"{method}.{candidate}.do{int(dropout)}.s{seed}", int(seed), float(lr),
-                        candidate, momentum=float(cfg["finetune"]["momentum"]), dropout=dropout,
+                        f"{method}.{candidate}.do{int(dropout)}.s{seed}", int(seed), lr_m,
+                        candidate, momentum=mom_m, dropout=dropout,
                         p_drop_input=do["p_drop_input"] if dropout else 0.0,
                         p_drop_hidden=do["p_drop_hidden"] if dropout else 0.0,
                         max_norm=float(max_norm) if dropout else math.inf, pretraining=method,
-                        pretrain_id=pid, seed_index=i, pretrain=tuple(sorted(cand.items())),
+                        pretrain_id=pid, seed_index=i, pretrain=pre,
                     ))  # fmt: skip
     return out
 
 
-def budget(cfg: dict) -> Budget:
-    """The fine-tuning budget every population of the grid shares."""
+def budget(cfg: dict, dataset: str) -> Budget:
+    """The fine-tuning budget of the grid's populations on ``dataset`` (epoch counts scaled by
+    finetune.budget_reference_n)."""
     ft = cfg["finetune"]
+    n, ref = _n_train(cfg, dataset), ft["budget_reference_n"]
     return Budget(
         activation=cfg["model"]["activation"],
-        max_epochs=ft["max_epochs"],
-        patience=ft["patience"],
+        max_epochs=scaled_epochs(ft["max_epochs"], n, ref),
+        patience=scaled_epochs(ft["patience"], n, ref),
         batch_size=ft["batch_size"],
         eval_batch_size=ft["eval_batch_size"],
         record_grad_norms=ft["record_grad_norms"],
+        min_epochs=scaled_epochs(ft["min_epochs"], n, ref),
+        min_improvement=float(ft["min_improvement"]),
     )
 
 
@@ -170,6 +208,6 @@ def finetune_jobs(cfg: dict) -> list[FinetuneJob]:
     ):
         for methods in groups:
             name = f"h{width}-{methods[0] if by_method else 'all'}"
-            members = tuple(_members(cfg, width, methods))
-            jobs.append(FinetuneJob(dataset, depth, width, name, members, budget(cfg)))
+            members = tuple(_members(cfg, dataset, width, methods))
+            jobs.append(FinetuneJob(dataset, depth, width, name, members, budget(cfg, dataset)))
     return jobs

@@ -54,6 +54,8 @@ class Budget:
     batch_size: int
     eval_batch_size: int = 1000
     record_grad_norms: bool = True
+    min_epochs: int = 0
+    min_improvement: float = 0.0
 
 
 def finetune_settings(members, budget: Budget, n_classes: int) -> FinetuneSettings:
@@ -72,6 +74,8 @@ def finetune_settings(members, budget: Budget, n_classes: int) -> FinetuneSettin
         n_classes=n_classes,
         eval_batch_size=budget.eval_batch_size,
         record_grad_norms=budget.record_grad_norms,
+        min_epochs=budget.min_epochs,
+        min_improvement=budget.min_improvement,
     )
 
 
