@@ -14,7 +14,7 @@ from PIL import Image
 
 SECTION_TITLES = ["Summary", "The papers' tables", "Ours versus published", "Figures", "Provenance"]
 FIGURES = [
-    "error_vs_depth", "validation_curves", "seed_spread", "gradient_norms", "bias_variance",
+    "ours_vs_published", "error_vs_depth", "validation_curves", "seed_spread", "gradient_norms", "bias_variance",
     "filters_mnist-basic", "filters_mnist-rot", "samples_mnist-basic", "samples_mnist-rot",
 ]  # fmt: skip
 
@@ -132,3 +132,13 @@ def test_minimal_partial_run_renders_without_pdf(fake_tree, tmp_path):
     assert "No data for this figure." in html  # gradient norms absent
     assert "<td>unknown</td>" in html  # provenance missing
     assert not (out / "r.pdf").exists() and (out / "f" / "table_depth.csv").is_file()
+
+
+def test_ours_vs_published_figure_has_a_point_per_compared_cell(built_report):
+    """The scatter's data are the comparison table's rows with a number of ours (exported CSV)."""
+    compared = pd.read_csv(built_report["figures_dir"] / "published_comparison.csv")
+    plotted = compared[compared["ours_pct"].notna()]
+    assert len(plotted) > 0 and (plotted["paper_ci_pct"] > 0).all()
+    html = built_report["out_html"].read_text(encoding="utf-8")
+    published = html[html.index('<section id="published">') : html.index('<section id="figures">')]
+    assert "Ours against published, one point per published cell" in published

@@ -225,3 +225,40 @@ def bias_variance(results: pd.DataFrame, grid: Grid) -> FigureOut:
         "Train (dashed, open markers) and test (solid) error of "
         "the selected members by depth, dropout off: the gap is the variance side.",
     )
+
+
+def ours_vs_published(compared: pd.DataFrame) -> FigureOut | None:
+    """One point per published cell the run covers: ours (y) against published (x), both 95%
+    intervals as error bars, the diagonal y = x; points below it are better than published.
+    Colour and marker by method; hollow markers for recalled (unverified) published numbers."""
+    ok = compared[np.isfinite(compared["ours_pct"].astype(float))]
+    if ok.empty:
+        return None
+    with styled():
+        fig, axes = new_figure(1, ncols=1, panel_h=4.2)
+        ax = axes[0]
+        for method, part in ok.groupby("pretraining", sort=False):
+            st = method_style(str(method) if method else "none")
+            ax.errorbar(part["paper_pct"], part["ours_pct"], xerr=part["paper_ci_pct"],
+                        yerr=part["ours_ci_pct"], fmt="none", ecolor=st["color"], alpha=0.6,
+                        elinewidth=0.8)  # fmt: skip
+            label = st["label"]
+            for unverified, pts in part.groupby(part["unverified"].astype(bool)):
+                ax.scatter(pts["paper_pct"], pts["ours_pct"], marker=st["marker"], s=22,
+                           color="none" if unverified else st["color"], edgecolors=st["color"],
+                           label=label)  # fmt: skip
+                label = None  # one legend entry per method
+        lo = 0.0
+        hi = 1.08 * float(np.nanmax(np.r_[ok["paper_pct"], ok["ours_pct"]]))
+        ax.plot([lo, hi], [lo, hi], color="0.4", linewidth=0.8, linestyle="--", label="y = x")
+        ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="published test error (%)",
+               ylabel="ours, mean over seeds (%)", aspect="equal")  # fmt: skip
+        figure_legend(fig, [ax])
+        png = to_png(fig)
+    return FigureOut(
+        "ours_vs_published",
+        png,
+        "Ours against published, one point per published cell this run covers, with both 95% "
+        "intervals; below the diagonal is better than published. Hollow markers: published "
+        "numbers recalled from secondary material (unverified).",
+    )

@@ -71,8 +71,10 @@ def tables_section(ctx: ReportContext) -> Section:
 
 def published_section(ctx: ReportContext) -> Section:
     head, _ = reproduction_sentences(ctx.compared)
+    scatter = figures.ours_vs_published(ctx.compared)
     return Section("published", "Ours versus published",
-                   [paragraph(head, "headline"), *compare_tables(ctx.compared)])  # fmt: skip
+                   [paragraph(head, "headline"), *([scatter] if scatter else []),
+                    *compare_tables(ctx.compared)])  # fmt: skip
 
 
 def figures_section(ctx: ReportContext) -> Section:
