@@ -6,10 +6,22 @@ PYTHON ?= python3
 CONFIG ?= config/default.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: run test smoke install clean-results
+.PHONY: run test smoke install clean-results reproduce
 
 run: $(STAMP)
 	$(VENV)/bin/snakemake --cores all --configfile $(CONFIG)
+
+# The reproduction of the published tables, one piece per data set (config/reproduce/*.yaml), each
+# in its own folder reproduce/<piece>/ (results/, reports/); then one table of every target cell.
+PIECES ?= rectangles mnist-basic mnist-rot convex
+reproduce: $(STAMP)
+	for p in $(PIECES); do \
+	  start=$$(date +%s); \
+	  $(VENV)/bin/snakemake -s $(CURDIR)/Snakefile --cores all \
+	    --configfile $(CURDIR)/config/reproduce/$$p.yaml --directory reproduce/$$p || exit 1; \
+	  echo "$$p: $$(( $$(date +%s) - start )) s wall" | tee -a reproduce/wall_times.txt; \
+	done
+	$(VENV)/bin/python -m layerwise.report.reproduction reproduce --out reproduce/reproduction.csv
 
 smoke: $(STAMP)
 	$(VENV)/bin/snakemake --cores all --configfile config/smoke.yaml
