@@ -8,7 +8,12 @@ import pytest
 from workflow_run import ROOT, env_with_mnist, snakemake_cmd
 
 
-@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
+PROFILES = ["smoke", "default", "paper"] + sorted(
+    f"reproduce/{p.stem}" for p in (ROOT / "config" / "reproduce").glob("*.yaml")
+)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
 def test_dry_run(profile, tmp_path):
     out = subprocess.run(
         snakemake_cmd(tmp_path, "-n", config=ROOT / f"config/{profile}.yaml"),
