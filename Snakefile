@@ -8,6 +8,7 @@
 # -> one tidy results table -> MLflow import + tables, figures and the HTML/PDF report.
 # Which jobs exist is decided by the studies (layerwise.studies); rules only name files.
 
+import os
 from pathlib import Path
 
 from snakemake.utils import min_version
@@ -20,6 +21,17 @@ if not workflow.overwrite_configfiles:
 
 
 include: "workflow/rules/common.smk"
+
+
+# Before any job: Snakemake removes the old outputs of a job just before running it, so with a
+# results/ it cannot write it would delete the previous report and figures and only then fail.
+if not workflow.dryrun:
+    for folder in (L.RESULTS, L.REPORTS):
+        if Path(folder).exists() and not os.access(folder, os.W_OK | os.X_OK):
+            raise WorkflowError(
+                f"{Path(folder).resolve()} is not writable: nothing was run or deleted. Make it "
+                f"writable (chmod u+w {folder}) or run in another directory (--directory)."
+            )
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/finetune.smk"

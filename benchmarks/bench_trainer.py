@@ -1,48 +1,53 @@
-"""Throughput of the population trainer against the tutorial loop and the FLOP floor.
+"""Throughput of the population trainer against the tutorial loop, a torch.func ensemble and the
+FLOP floor, in float32 and bf16 (issue 13).
 
-Workload (Larochelle et al., JMLR 2009, sec. 6): one epoch of a 784-1000-1000-1000-10 sigmoid MLP
-fine-tuned by minibatch SGD on N random inputs in [0, 1] (168 GFLOP for N = 10000), one CD-1 epoch
-of the first RBM (784-1000; Hinton 2002) and one epoch of the first tied autoencoder (784-1000,
-cross-entropy; Bengio et al. 2007). Measured on whatever device is found, in one run:
+Workload (Larochelle et al., JMLR 2009, sec. 6): one epoch of a 784-w-w-w-10 sigmoid MLP
+fine-tuned by minibatch SGD on N random inputs in [0, 1], one CD-1 epoch of the first RBM (784-w;
+Hinton 2002) and one epoch of the first tied autoencoder (784-w, cross-entropy; Bengio et al.
+2007). For every width w, minibatch size and K (models trained at once), in one run:
 
-  * the device's matmul rate (n x n float32, n = 4096 on a GPU, 1000 on a CPU) -> the floor
-    FLOP / rate of every workload, so each figure is also a multiple of that floor;
-  * the tutorial loop, written plainly (DataLoader over CPU tensors, nn.Sequential,
-    torch.optim.SGD; on CUDA also with the data on the GPU);
-  * our trainer (layerwise.engine.finetune's step and epoch; layerwise.engine.pretrain's RBM
-    and AE layers)
-    for each K (members trained together) and each minibatch size;
-  * ms per population step at minibatch 20 against K (nearly flat on a GPU until it is busy).
+  * the tutorial loop (fp32; DataLoader over CPU tensors, nn.Sequential, torch.optim.SGD),
+    one model (K models cost K times as much);
+  * a torch.func ensemble, the way a PyTorch user trains K models at once: stack_module_state of
+    K nn.Sequential models, vmap(grad(loss)) over the stacked parameters, per-member learning
+    rates, per-member data orders (fp32);
+  * ours, layerwise.engine (finetune.training_population / train_epoch; the RBM and AE layers of
+    pretrain.PRETRAINERS), with precision float32 and bf16 (layerwise.device).
 
-Each figure is the median of --repeat timed epochs after a warm-up. FLOP counts per example:
-fine-tuning 6 sum(n_in n_out) (forward 2, backward 4; element-wise work and the grad-norm Gram
-products not counted); CD-1 10 n_v n_h; tied autoencoder 10 n_v n_h.
+Every implementation of a cell is timed *interleaved* (warm-up round, then --repeat rounds of one
+epoch each, all implementations in turn; medians), so a load change on a shared machine hits all
+of them alike and the ratios stay meaningful. Columns: ms per model-epoch (epoch time / K),
+TFLOP/s, x floor (time / (FLOP / matmul rate of the row's precision: float32 n x n, or the same
+product with bf16 operands)), x tutorial (speed-up per model over the tutorial loop) and x fp32
+(speed-up of a bf16 row over our float32 row of the same cell). FLOP per example: fine-tuning
+6 sum(n_in n_out); CD-1 and tied AE 10 n_v n_h.
 
-    python benchmarks/bench_trainer.py                      # full: K 1 8 32 128, minibatch 10, 100
-    python benchmarks/bench_trainer.py --quick              # K 1 8, N 2000, step K up to 32
-    python benchmarks/bench_trainer.py --ks 1 8 --batches 100 --n 10000 --threads 2 --repeat 5
-    python benchmarks/bench_trainer.py --clock cpu --threads 1   # CPU time: for a shared machine
+    python benchmarks/bench_trainer.py                  # widths 500 1000, batch 20 10 100, K 1 8
+    python benchmarks/bench_trainer.py --quick               # width 1000, batch 20, K 1
+    python benchmarks/bench_trainer.py --threads 1 --clock cpu   # CPU time: on a shared machine
 
 Writes benchmarks/out/bench_trainer_<device>.json (git-ignored; --out to change) and prints the
-table. --clock cpu measures process CPU time instead of wall time: with --threads 1 on a machine
-shared with other jobs it estimates the unloaded wall time (it is wrong with several threads).
+table. --clock cpu measures process CPU time: with --threads 1 on a machine shared with other jobs
+it estimates the unloaded wall time (it is wrong with several threads).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-from layerwise.device import choose_device, configure_precision
+from layerwise.device import bf16_products, choose_device, configure_precision
 from layerwise.engine import finetune as ft
 from layerwise.engine.layers import init_layer
 from layerwise.engine.pretrain import PRETRAINERS, PretrainSettings
@@ -61,25 +66,33 @@ class Clock:
             torch.cuda.synchronize()
         return time.process_time() if self.kind == "cpu" else time.perf_counter()
 
-    def median(self, fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
-        """Median seconds of fn() over `repeat` calls after `warmup` untimed calls."""
-        for _ in range(warmup):
+    def time(self, fn) -> float:
+        t0 = self.now()
+        fn()
+        return self.now() - t0
+
+    def interleaved(self, fns: dict, repeat: int) -> dict[str, float]:
+        """Median seconds per call of every fn: one warm-up round, then `repeat` rounds in turn."""
+        for fn in fns.values():
             fn()
-        times = []
+        times = {name: [] for name in fns}
         for _ in range(repeat):
-            t0 = self.now()
-            fn()
-            times.append(self.now() - t0)
-        return statistics.median(times)
+            for name, fn in fns.items():
+                times[name].append(self.time(fn))
+        return {name: statistics.median(t) for name, t in times.items()}
 
 
-def matmul_rate(clock: Clock, n: int, repeat: int) -> float:
-    """FLOP/s of an n x n float32 matmul on the clock's device."""
-    a = torch.rand(n, n, device=clock.device)
-    b = torch.rand(n, n, device=clock.device)
-    reps = max(1, int(2e10 // (2 * n**3))) if clock.device.type == "cuda" else 1
-    sec = clock.median(lambda: [a @ b for _ in range(reps)], repeat, warmup=2)
-    return 2 * n**3 * reps / sec
+def matmul_rate(clock: Clock, n: int, repeat: int, bf16: bool = False) -> float:
+    """FLOP/s of an n x n float32 matmul (bf16: with bfloat16 operands, as the engine runs it)."""
+    a, b = torch.rand(n, n, device=clock.device), torch.rand(n, n, device=clock.device)
+    reps = max(1, int(2e10 // (2 * n**3))) if clock.device.type == "cuda" else 3
+
+    def run():
+        with bf16_products(bf16):
+            for _ in range(reps):
+                a @ b
+
+    return 2 * n**3 * reps / clock.interleaved({"mm": run}, repeat)["mm"]
 
 
 def _data(n: int, n_in: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -90,15 +103,18 @@ def _data(n: int, n_in: int, device: torch.device) -> dict[str, torch.Tensor]:
     }
 
 
-def tutorial_epoch(sizes, n, batch, device, clock, repeat, data_on_device=False) -> float:
-    """Seconds per epoch of the plain PyTorch loop a user would write."""
-    from torch import nn
-    from torch.utils.data import DataLoader, TensorDataset
-
+def _sequential(sizes) -> nn.Sequential:
     layers = []
     for a, b in zip(sizes, sizes[1:], strict=False):
         layers += [nn.Linear(a, b), nn.Sigmoid()]
-    model = nn.Sequential(*layers, nn.Linear(sizes[-1], 10)).to(device)
+    return nn.Sequential(*layers, nn.Linear(sizes[-1], 10))
+
+
+def tutorial_fn(sizes, n, batch, device, data_on_device=False):
+    """One epoch of the plain PyTorch loop a user would write (one model)."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    model = _sequential(sizes).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     d = _data(n, sizes[0], device if data_on_device else torch.device("cpu"))
     loader = DataLoader(TensorDataset(d["x_train"], d["y_train"]), batch_size=batch, shuffle=True)
@@ -107,101 +123,109 @@ def tutorial_epoch(sizes, n, batch, device, clock, repeat, data_on_device=False)
         for xb, yb in loader:
             xb, yb = xb.to(device), yb.to(device)
             opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(xb), yb)
-            loss.backward()
+            F.cross_entropy(model(xb), yb).backward()
             opt.step()
 
-    return clock.median(epoch, repeat)
+    return epoch
 
 
-def finetune_epoch(sizes, n, batch, k, device, clock, repeat, n_steps=None) -> float:
-    """Seconds per epoch (or per n_steps steps) of the fine-tuning trainer, K members."""
+def torchfunc_fn(sizes, n, batch, k, device):
+    """One epoch of K models as a torch.func ensemble: stacked parameters, vmap(grad(loss)),
+    per-member learning rates and data orders (torch.func's model-ensembling recipe + SGD)."""
+    from torch.func import functional_call, grad, stack_module_state, vmap
+
+    models = [_sequential(sizes).to(device) for _ in range(k)]
+    params, buffers = stack_module_state(models)
+    base = copy.deepcopy(models[0]).to("meta")
+
+    def loss(p, b, x, y):
+        return F.cross_entropy(functional_call(base, (p, b), (x,)), y)
+
+    grads = vmap(grad(loss))
+    lrs = torch.linspace(0.05, 0.2, k, device=device)
+    d, g = _data(n, sizes[0], device), torch.Generator().manual_seed(1)
+
+    def epoch():
+        order = torch.stack([torch.randperm(n, generator=g) for _ in range(k)]).to(device)
+        for i in range(n // batch):
+            idx = order[:, i * batch : (i + 1) * batch]  # (K, B): member k's minibatch
+            gs = grads(params, buffers, d["x_train"][idx], d["y_train"][idx])
+            with torch.no_grad():
+                for name, p in params.items():
+                    p.sub_(gs[name] * lrs.view(-1, *[1] * (p.dim() - 1)))
+
+    return epoch
+
+
+def ours_fn(sizes, n, batch, k, device, precision):
+    """One epoch of our fine-tuning trainer (the code finetune() runs), K members."""
     seeds = list(range(k))
-    s = ft.FinetuneSettings(seeds=seeds, lr=0.1, batch_size=batch, record_grad_norms=True)
+    s = ft.FinetuneSettings(seeds=seeds, lr=0.1, batch_size=batch, precision=precision)
     hidden = [
         init_layer(a, b, seeds, layer=i, device=device)
         for i, (a, b) in enumerate(zip(sizes, sizes[1:], strict=False))
     ]
     run = ft.training_population(hidden, s, sizes[0], device, log=lambda line: None)
-    d = _data(n if n_steps is None else n_steps * batch, sizes[0], device)
-    counter = iter(range(1, 10**9))
-
-    def epoch():
-        loss, _, _ = ft.train_epoch(run, d, next(counter))
-        return loss.sum().item()  # the epoch's one host sync, as in finetune()
-
-    return clock.median(epoch, repeat)
+    d, counter = _data(n, sizes[0], device), iter(range(1, 10**9))
+    return lambda: ft.train_epoch(run, d, next(counter))[0].sum().item()  # one host sync
 
 
-def pretrain_epoch(method, sizes, n, batch, k, device, clock, repeat) -> float:
-    """Seconds per epoch of the first pretraining layer (sizes[0] x sizes[1]), K members."""
-    s = PretrainSettings(seeds=list(range(k)), lr=0.01, epochs=1, batch_size=batch)
-    strategy = PRETRAINERS[method]
-    x = _data(n, sizes[0], device)["x_train"]
+def pretrain_fn(method, sizes, n, batch, k, device, precision):
+    """One epoch of the first pretraining layer (sizes[0] x sizes[1]), K members."""
+    s = PretrainSettings(
+        seeds=list(range(k)), lr=0.01, epochs=1, batch_size=batch, precision=precision
+    )
+    strategy, x = PRETRAINERS[method], _data(n, sizes[0], device)["x_train"]
     W, b = strategy.init_layer(sizes[0], sizes[1], s, layer=0, device=device)
 
     def epoch():
         active = torch.ones(k, dtype=torch.bool, device=device)
         strategy.train_layer(x, W, b, s, layer=0, active=active, log=lambda line: None)
 
-    return clock.median(epoch, repeat)
+    return epoch
 
 
-def _sig(x: float, digits: int = 4) -> float:
-    return float(f"{x:.{digits}g}")
+def _sig(x: float | None, digits: int = 4) -> float | None:
+    return None if x is None else float(f"{x:.{digits}g}")
 
 
-def _row(what, impl, k, batch, n, sec, flop_per_example, rate, tutorial=None) -> dict:
-    """One table row: ms per model-epoch, TFLOP/s, multiple of the floor, speed-up."""
-    flop = flop_per_example * n * k
-    per_model = sec / k
-    return dict(
-        what=what,
-        impl=impl,
-        K=k,
-        batch=batch,
-        n=n,
-        s_per_epoch=_sig(sec),
-        ms_per_model_epoch=_sig(1e3 * per_model),
-        tflops=_sig(flop / sec / 1e12, 3),
-        x_floor=_sig(sec / (flop / rate), 3),
-        speedup_vs_tutorial=None if tutorial is None else _sig(tutorial / per_model, 3),
-    )
-
-
-def run_benchmarks(args, device: torch.device, clock: Clock, log=print) -> dict:
-    """All measurements -> {"machine": ..., "rows": [...], "step_vs_k": [...]}."""
-    sizes, n = args.sizes, args.n
-    ft_flop = 6 * sum(a * b for a, b in zip(sizes + [10], sizes[1:] + [10], strict=False))
-    rbm_flop = 10 * sizes[0] * sizes[1]
-    rate = matmul_rate(clock, args.matmul_n, args.repeat)
-    log(f"matmul {args.matmul_n}^3: {rate / 1e12:.4f} TFLOP/s")
+def cell_rows(args, width, batch, device, clock, rates, log) -> list[dict]:
+    """Every implementation of one (width, minibatch) cell, timed interleaved -> table rows."""
+    sizes, n = [784, width, width, width], args.n
+    flop = {"finetune": 6 * sum(a * b for a, b in zip(sizes, sizes[1:] + [10], strict=True))}
+    flop["rbm_cd1"] = flop["ae_tied"] = 10 * sizes[0] * sizes[1]
+    fns, meta = {}, {}
+    if "tutorial" in args.impls:
+        fns["tut"], meta["tut"] = tutorial_fn(sizes, n, batch, device), ("finetune", "tutorial", 1)
+    for k in args.ks:
+        if "torch.func" in args.impls:
+            fns[f"func{k}"] = torchfunc_fn(sizes, n, batch, k, device)
+            meta[f"func{k}"] = ("finetune", "torch.func", k)
+        for p in args.precisions:
+            fns[f"ours{k}{p}"] = ours_fn(sizes, n, batch, k, device, p)
+            meta[f"ours{k}{p}"] = ("finetune", "layerwise", k, p)
+            for m in args.pretrain:
+                fns[f"{m}{k}{p}"] = pretrain_fn(m, sizes, n, batch, k, device, p)
+                meta[f"{m}{k}{p}"] = ("rbm_cd1" if m == "rbm" else f"{m}_tied", "layerwise", k, p)
+    load = os.getloadavg()
+    sec = clock.interleaved(fns, args.repeat)
+    tut = sec.get("tut")
     rows = []
-    for batch in args.batches:
-        tut = tutorial_epoch(sizes, n, batch, device, clock, args.repeat)
-        rows.append(_row("finetune", "tutorial", 1, batch, n, tut, ft_flop, rate, tut))
+    for key, (what, impl, k, *prec) in meta.items():
+        p = prec[0] if prec else "float32"
+        fp32 = sec.get(f"ours{k}float32" if what == "finetune" else f"{key[: -len(p)]}float32")
+        per_model = sec[key] / k
+        rows.append(dict(
+            what=what, impl=impl, precision=p, width=width, K=k, batch=batch, n=n,
+            s_per_epoch=_sig(sec[key]), ms_per_model_epoch=_sig(1e3 * per_model),
+            tflops=_sig(flop[what] * n * k / sec[key] / 1e12, 3),
+            x_floor=_sig(sec[key] / (flop[what] * n * k / rates[p]), 3),
+            x_tutorial=_sig(tut / per_model, 3) if tut and what == "finetune" else None,
+            x_fp32=_sig(fp32 / sec[key], 3) if p != "float32" and fp32 else None,
+            load_average=load[0],
+        ))  # fmt: skip
         log(rows[-1])
-        if device.type == "cuda":
-            sec = tutorial_epoch(sizes, n, batch, device, clock, args.repeat, data_on_device=True)
-            rows.append(
-                _row("finetune", "tutorial-data-on-device", 1, batch, n, sec, ft_flop, rate, tut)
-            )
-            log(rows[-1])
-        for k in args.ks:
-            sec = finetune_epoch(sizes, n, batch, k, device, clock, args.repeat)
-            rows.append(_row("finetune", "layerwise", k, batch, n, sec, ft_flop, rate, tut))
-            log(rows[-1])
-            for method in args.pretrain:
-                sec = pretrain_epoch(method, sizes, n, batch, k, device, clock, args.repeat)
-                label = "rbm_cd1" if method == "rbm" else f"{method}_tied"
-                rows.append(_row(label, "layerwise", k, batch, n, sec, rbm_flop, rate))
-                log(rows[-1])
-    steps = []
-    for k in args.step_ks:
-        sec = finetune_epoch(sizes, n, 20, k, device, clock, args.repeat, n_steps=args.steps)
-        steps.append(dict(K=k, batch=20, ms_per_step=_sig(1e3 * sec / args.steps)))
-        log(steps[-1])
-    return dict(matmul_tflops=rate / 1e12, rows=rows, step_vs_k=steps)
+    return rows
 
 
 def machine(args, device: torch.device) -> dict:
@@ -212,43 +236,42 @@ def machine(args, device: torch.device) -> dict:
         cpu_count=os.cpu_count(),
         threads=torch.get_num_threads(),
         torch=torch.__version__,
-        precision=args.precision,
+        precisions=args.precisions,
         clock=args.clock,
         load_average=os.getloadavg(),
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 
 
+COLS = ["what", "impl", "precision", "width", "K", "batch", "ms_per_model_epoch", "tflops"]
+COLS += ["x_floor", "x_tutorial", "x_fp32", "load_average"]
+
+
 def table(rows: list[dict]) -> str:
-    cols = ["what", "impl", "K", "batch", "ms_per_model_epoch", "tflops", "x_floor"]
-    cols.append("speedup_vs_tutorial")
-    lines = [" | ".join(cols), " | ".join("---" for _ in cols)]
-    lines += [" | ".join("" if r[c] is None else str(r[c]) for c in cols) for r in rows]
+    lines = [" | ".join(COLS), " | ".join("---" for _ in COLS)]
+    lines += [" | ".join("" if r[c] is None else str(r[c]) for c in COLS) for r in rows]
     return "\n".join(lines)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--device", default="auto")
-    ap.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: torch's)"
-    )
-    ap.add_argument("--precision", default="float32", choices=["float32", "tf32", "bf16"])
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--precisions", nargs="+", default=["float32", "bf16"])
     ap.add_argument("--clock", default="wall", choices=["wall", "cpu"])
-    ap.add_argument("--ks", type=int, nargs="+", default=[1, 8, 32, 128])
-    ap.add_argument("--batches", type=int, nargs="+", default=[10, 100])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[784, 1000, 1000, 1000])
-    ap.add_argument("--n", type=int, default=10_000, help="training examples per epoch")
+    ap.add_argument("--widths", type=int, nargs="+", default=[500, 1000])
+    ap.add_argument("--batches", type=int, nargs="+", default=[20, 10, 100])
+    ap.add_argument("--ks", type=int, nargs="+", default=[1, 8])
+    ap.add_argument("--impls", nargs="+", default=["tutorial", "torch.func", "layerwise"])
+    ap.add_argument("--n", type=int, default=1000, help="training examples per epoch")
     ap.add_argument("--pretrain", nargs="*", default=["rbm", "ae"], choices=["rbm", "ae", "dae"])
-    ap.add_argument("--step-ks", type=int, nargs="*", default=[1, 2, 4, 8, 16, 32, 64, 128, 256])
-    ap.add_argument("--steps", type=int, default=50, help="steps per step-vs-K measurement")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--matmul-n", type=int, default=None)
-    ap.add_argument("--quick", action="store_true", help="K 1 8, N 2000, step K 1..32")
+    ap.add_argument("--quick", action="store_true", help="width 1000, minibatch 20, K 1")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     if args.quick:
-        args.ks, args.n, args.step_ks = [1, 8], 2000, [1, 2, 4, 8, 16, 32]
+        args.widths, args.batches, args.ks = [1000], [20], [1]
     return args
 
 
@@ -258,16 +281,26 @@ def main(argv=None) -> dict:
         torch.set_num_threads(args.threads)
     device = choose_device(args.device)
     args.matmul_n = args.matmul_n or (4096 if device.type == "cuda" else 1000)
-    previous = configure_precision(args.precision)
+    previous = configure_precision("float32", device)
     try:
-        info = machine(args, device)
-        result = run_benchmarks(args, device, Clock(args.clock, device))
+        info, clock = machine(args, device), Clock(args.clock, device)
+        rates = {p: matmul_rate(clock, args.matmul_n, args.repeat, p == "bf16") for p in ["bf16"]}
+        rates["float32"] = matmul_rate(clock, args.matmul_n, args.repeat)
+        print({p: f"{r / 1e12:.4f} TFLOP/s" for p, r in rates.items()})
+        rows = []
+        for width in args.widths:
+            for batch in args.batches:
+                rows += cell_rows(args, width, batch, device, clock, rates, print)
     finally:
         configure_precision(previous)
     info["load_average_after"] = os.getloadavg()
-    result = dict(machine=info, args={k: v for k, v in vars(args).items() if k != "out"}, **result)
-    print(table(result["rows"]))
-    print("ms per population step at minibatch 20:", result["step_vs_k"])
+    result = dict(
+        machine=info,
+        args={k: v for k, v in vars(args).items() if k != "out"},
+        matmul_tflops={p: r / 1e12 for p, r in rates.items()},
+        rows=rows,
+    )
+    print(table(rows))
     out = args.out or OUT / f"bench_trainer_{device.type}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=str))

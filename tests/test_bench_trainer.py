@@ -19,30 +19,35 @@ def bench():
 
 def test_tiny_run_writes_a_consistent_table(bench, tmp_path):
     out = tmp_path / "b.json"
-    args = "--device cpu --sizes 20 16 --n 60 --ks 1 2 --batches 10 --step-ks 1 2 --steps 2"
-    result = bench.main([*args.split(), "--repeat", "1", "--pretrain", "rbm", "--out", str(out)])
+    args = "--device cpu --widths 16 --n 60 --ks 1 2 --batches 10 --matmul-n 64 --repeat 1"
+    result = bench.main([*args.split(), "--pretrain", "rbm", "--out", str(out)])
     assert json.loads(out.read_text())["rows"] == result["rows"]
-    rows = {(r["what"], r["impl"], r["K"]): r for r in result["rows"]}
+    rows = {(r["what"], r["impl"], r["K"], r["precision"]): r for r in result["rows"]}
+    ours = [("finetune", "layerwise", k, p) for k in (1, 2) for p in ("float32", "bf16")]
     assert set(rows) == {
-        ("finetune", "tutorial", 1),
-        ("finetune", "layerwise", 1),
-        ("finetune", "layerwise", 2),
-        ("rbm_cd1", "layerwise", 1),
-        ("rbm_cd1", "layerwise", 2),
+        ("finetune", "tutorial", 1, "float32"),
+        ("finetune", "torch.func", 1, "float32"),
+        ("finetune", "torch.func", 2, "float32"),
+        *ours,
+        *[("rbm_cd1", "layerwise", k, p) for k in (1, 2) for p in ("float32", "bf16")],
     }
-    tut = rows[("finetune", "tutorial", 1)]
-    rate = result["matmul_tflops"] * 1e12
-    flop = 6 * (20 * 16 + 16 * 10) * 60
-    for key in [("finetune", "layerwise", 1), ("finetune", "layerwise", 2)]:
+    tut = rows[("finetune", "tutorial", 1, "float32")]
+    rates = {p: r * 1e12 for p, r in result["matmul_tflops"].items()}
+    flop = 6 * (784 * 16 + 16 * 16 * 2 + 16 * 10) * 60
+    for key in ours:
         r = rows[key]
         assert r["ms_per_model_epoch"] == pytest.approx(1e3 * r["s_per_epoch"] / r["K"], rel=0.01)
-        assert r["x_floor"] == pytest.approx(r["s_per_epoch"] / (flop * r["K"] / rate), rel=0.02)
+        floor = flop * r["K"] / rates[r["precision"]]
+        assert r["x_floor"] == pytest.approx(r["s_per_epoch"] / floor, rel=0.02)
         want = tut["ms_per_model_epoch"] / r["ms_per_model_epoch"]
-        assert r["speedup_vs_tutorial"] == pytest.approx(want, rel=0.02)
-    assert [s["K"] for s in result["step_vs_k"]] == [1, 2]
+        assert r["x_tutorial"] == pytest.approx(want, rel=0.02)
+        fp32 = rows[("finetune", "layerwise", r["K"], "float32")]["s_per_epoch"]
+        if r["precision"] == "bf16":
+            assert r["x_fp32"] == pytest.approx(fp32 / r["s_per_epoch"], rel=0.02)
+    assert rows[("rbm_cd1", "layerwise", 2, "bf16")]["x_fp32"] is not None
     assert result["machine"]["load_average"] and result["machine"]["clock"] == "wall"
 
 
 def test_quick_option_shrinks_the_run(bench):
     args = bench.parse_args(["--quick"])
-    assert args.ks == [1, 8] and args.n == 2000 and max(args.step_ks) == 32
+    assert args.widths == [1000] and args.batches == [20] and args.ks == [1]

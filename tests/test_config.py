@@ -5,7 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from layerwise.config import ConfigError, deep_merge, load_config, read_yaml, validate_config
+from layerwise.config import (
+    ConfigError,
+    apply_overrides,
+    deep_merge,
+    load_config,
+    main,
+    read_yaml,
+    validate_config,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ["smoke", "default", "paper"]
@@ -87,3 +95,41 @@ def test_missing_or_broken_file(tmp_path):
     (tmp_path / "bad.yaml").write_text("study: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         read_yaml(tmp_path / "bad.yaml")
+
+
+def test_exclusive_bounds_are_printed_as_open_intervals(smoke):
+    # issue 12, 6: "0 is out of range; legal range: [0, 1000000]" rejected a value it printed
+    with pytest.raises(ConfigError, match=r"finetune\.lr\.0: 0 is out of range; legal range: "
+                                          r"\(0, 1000000\]"):  # fmt: skip
+        validate_config(deep_merge(smoke, {"finetune": {"lr": [0]}}))
+
+
+def test_empty_or_malformed_file_names_the_file_and_line(tmp_path, capsys):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    with pytest.raises(ConfigError, match=f"config file {empty} is empty"):
+        read_yaml(empty)
+    tabs = tmp_path / "tabs.yaml"
+    tabs.write_text("study: smoke\nfinetune:\n\tmax_epochs: 3\n")
+    with pytest.raises(ConfigError, match=f"config file {tabs}, line 3 column 1 is not valid"):
+        read_yaml(tabs)
+    # the check a user runs on a file Snakemake refuses without naming it (docs/reliability.md)
+    assert main([str(tabs)]) == 1 and f"{tabs}, line 3" in capsys.readouterr().err
+    assert main([str(ROOT / "config" / "smoke.yaml")]) == 0
+
+
+def test_command_line_overrides_are_typed_by_the_schema(smoke):
+    # Snakemake's --config 'finetune={max_epochs: 3, lr: [0.5, 1e6]}' hands over strings
+    given = {"finetune": {"max_epochs": "3", "lr": ["0.5", "1e6"]}, "device": "cpu",
+             "resources": {"finetune": {"gpu_model": "null", "gpu": "1"}},
+             "report": {"pdf": "false"}}  # fmt: skip
+    cfg = validate_config(apply_overrides(smoke, given))
+    assert cfg["finetune"]["max_epochs"] == 3 and cfg["finetune"]["lr"] == [0.5, 1e6]
+    assert cfg["finetune"]["patience"] == smoke["finetune"]["patience"]  # merged, not replaced
+    assert cfg["resources"]["finetune"]["gpu_model"] is None
+    assert cfg["resources"]["finetune"]["gpu"] == 1 and cfg["report"]["pdf"] is False
+    assert cfg["study"] == "smoke"  # a string stays a string
+    with pytest.raises(ConfigError, match=r"finetune\.max_epochs: expected integer, got 'ten'"):
+        validate_config(apply_overrides(smoke, {"finetune": {"max_epochs": "ten"}}))
+    with pytest.raises(ConfigError, match=r"finetune\.max_epochs: expected integer, got '3.5'"):
+        validate_config(apply_overrides(smoke, {"finetune": {"max_epochs": "3.5"}}))

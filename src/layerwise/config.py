@@ -26,14 +26,20 @@ class ConfigError(ValueError):
 
 
 def read_yaml(path: str | Path) -> dict:
-    """Read a YAML mapping; a missing or unparsable file is a ConfigError."""
+    """Read a YAML mapping; a missing, empty or unparsable file is a ConfigError naming the file
+    (and the line, for a syntax error)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"config file {path}{where} is not valid YAML: {problem}") from exc
+    if data is None:
+        raise ConfigError(f"config file {path} is empty; it must hold a mapping of keys")
     if not isinstance(data, dict):
         raise ConfigError(
             f"config file {path} must hold a mapping of keys, got {type(data).__name__}"
@@ -89,10 +95,21 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "type":
         return f"{where}: expected {error.validator_value}, got {error.instance!r}"
     if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        lo = schema.get("minimum", schema.get("exclusiveMinimum", "-inf"))
-        hi = schema.get("maximum", schema.get("exclusiveMaximum", "inf"))
-        return f"{where}: {error.instance!r} is out of range; legal range: [{lo}, {hi}]"
+        return f"{where}: {error.instance!r} is out of range; legal range: {legal_range(schema)}"
     return f"{where}: {error.message}"
+
+
+def legal_range(schema: dict) -> str:
+    """Interval notation of a schema's bounds: '[' / ']' inclusive, '(' / ')' exclusive."""
+    if "exclusiveMinimum" in schema:
+        lo = f"({schema['exclusiveMinimum']}"
+    else:
+        lo = f"[{schema.get('minimum', '-inf')}" if "minimum" in schema else "(-inf"
+    if "exclusiveMaximum" in schema:
+        hi = f"{schema['exclusiveMaximum']})"
+    else:
+        hi = f"{schema['maximum']}]" if "maximum" in schema else "inf)"
+    return f"{lo}, {hi}"
 
 
 def validate_config(config: dict, schema: dict | None = None) -> dict:
@@ -138,6 +155,73 @@ def load_config(path: str | Path, overrides: dict | None = None) -> dict:
     return validate_config(cfg)
 
 
+def apply_overrides(config: dict, overrides: dict, schema: dict | None = None) -> dict:
+    """``config`` with ``overrides`` merged in (deep), override values typed by the schema.
+
+    Snakemake's ``--config 'finetune={max_epochs: 3, lr: [0.1]}'`` hands nested values over as
+    strings (YAML BaseLoader); each such string is read as YAML when the schema does not allow a
+    string at its key, so that ``'3'`` becomes 3 and ``'[0.1]'`` a list. Anything that still does
+    not fit is left as is for :func:`validate_config` to refuse, naming the key.
+    """
+    schema = load_schema() if schema is None else schema
+    return deep_merge(config, _typed(overrides, schema, schema))
+
+
+def _typed(value, sub: dict | None, root: dict):
+    """``value`` with strings converted to the type(s) the (sub)schema ``sub`` allows."""
+    sub = _resolve(sub, root)
+    if isinstance(value, dict):
+        props = sub.get("properties", {})
+        extra = sub.get("additionalProperties")
+        return {
+            k: _typed(v, props.get(k, extra if isinstance(extra, dict) else None), root)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        items = sub.get("items")
+        return [_typed(v, items if isinstance(items, dict) else None, root) for v in value]
+    if not isinstance(value, str) or not sub:
+        return value
+    types = sub.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if "null" in types and value.strip() in ("null", "~"):
+        return None
+    if not types or "string" in types:
+        return value
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    if isinstance(parsed, str) and "number" in types:  # YAML 1.1 reads '1e6' as a string
+        try:
+            parsed = float(parsed)
+        except ValueError:
+            return value
+    if isinstance(parsed, (list, dict)):
+        return _typed(parsed, sub, root)
+    return parsed if any(_is_type(parsed, t) for t in types) else value
+
+
+def _resolve(sub: dict | None, root: dict) -> dict:
+    """Follow a local ``$ref`` (``#/$defs/name``); {} when there is no schema."""
+    while isinstance(sub, dict) and "$ref" in sub:
+        node = root
+        for part in sub["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        sub = node
+    return sub if isinstance(sub, dict) else {}
+
+
+def _is_type(value, name: str) -> bool:
+    if isinstance(value, bool):
+        return name == "boolean"
+    if name == "integer":
+        return isinstance(value, int)
+    if name == "number":
+        return isinstance(value, (int, float))
+    return name == "null" and value is None
+
+
 def deep_merge(base: dict, update: dict) -> dict:
     out = copy.deepcopy(base)
     for key, value in update.items():
@@ -152,3 +236,29 @@ def config_hash(obj: Any) -> str:
     """Stable short hash of a JSON-able object (sorted keys)."""
     blob = json.dumps(obj, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m layerwise.config FILE [FILE ...]``: read (later files override earlier ones)
+    and validate, naming the file and line of a YAML error -- which Snakemake's own message for
+    an empty or malformed ``--configfile`` does not (it reads the file before the workflow)."""
+    import sys
+
+    paths = sys.argv[1:] if argv is None else argv
+    if not paths:
+        print("usage: python -m layerwise.config FILE [FILE ...]", file=sys.stderr)
+        return 2
+    try:
+        merged: dict = {}
+        for path in paths:
+            merged = deep_merge(merged, read_yaml(path))
+        validate_config(merged)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"valid: {', '.join(paths)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

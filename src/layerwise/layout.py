@@ -87,6 +87,7 @@ MEMBER_COLUMNS = (
     "test_ci95",
     "diverged",
     "diverged_epoch",
+    "fail_reason",  # "" | "non-finite" | "blow-up" | "chance" (engine.finetune_state.Tracker)
     "wall_time_s",
 )
 SELECTED = "selected"

@@ -35,21 +35,40 @@ def binomial_ci95(p, n):
     return 1.96 * np.sqrt(p * (1.0 - p) / n)
 
 
+def failed_rows(table: pd.DataFrame) -> pd.Series:
+    """Boolean mask of members that failed: ``diverged`` (NaN/inf or a finite blow-up), a
+    non-empty ``fail_reason`` (e.g. "chance": training error at chance after the budget), or a
+    non-finite validation error. Absent columns count as "not failed"."""
+    failed = ~np.isfinite(table["valid_error"].astype(float))
+    if "diverged" in table:
+        failed |= table["diverged"].map(_truthy).astype(bool)
+    if "fail_reason" in table:
+        failed |= table["fail_reason"].fillna("").astype(str).str.strip().ne("")
+    return failed
+
+
 def select_best(table: pd.DataFrame, keys: list[str] | None = None) -> pd.Series:
     """Boolean mask: the row with the lowest ``valid_error`` within each group of ``keys``.
 
-    Diverged rows (NaN valid error) are never selected; a group where every row diverged has no
-    selected row, so it appears as "diverged" downstream rather than as a number.
+    Failed rows (:func:`failed_rows`: diverged, blown up, at chance, or a NaN validation error)
+    are never selected; a group where every row failed has no selected row, and the report shows
+    its cell as "diverged" or "failed" (layerwise.report.cells), never as a number or "missing".
     """
     keys = SELECTION_KEYS if keys is None else keys
     missing = [k for k in keys + ["valid_error"] if k not in table.columns]
     if missing:
         raise KeyError(f"results table lacks columns {missing}")
     mask = pd.Series(False, index=table.index)
-    finite = table[np.isfinite(table["valid_error"].astype(float))]
-    if finite.empty:
+    usable = table[~failed_rows(table)]
+    if usable.empty:
         return mask
     # idxmin keeps the first of equal minima: ties go to the earliest listed candidate
-    best = finite.groupby(keys, sort=False, dropna=False)["valid_error"].idxmin()
+    best = usable.groupby(keys, sort=False, dropna=False)["valid_error"].idxmin()
     mask.loc[best.values] = True
     return mask
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value) and not pd.isna(value)

@@ -80,6 +80,8 @@ def test_result_tables_and_best_params(small):
         "test_error",
         "diverged",
         "diverged_epoch",
+        "blew_up",
+        "at_chance",
     ]
     assert list(r.history.columns) == [
         "member",

@@ -20,7 +20,7 @@ def test_report_renders_in_chromium(browser, built_report, tmp_path):
     images = browser.execute_script(
         "return Array.from(document.images).map(i => [i.complete, i.naturalWidth]);"
     )
-    assert len(images) == 9 and all(done and width > 0 for done, width in images)
+    assert len(images) == 10 and all(done and width > 0 for done, width in images)  # 10 figures
     rows = browser.execute_script(
         "const n = {}; document.querySelectorAll('table.results').forEach(t => "
         "{ n[t.dataset.key] = (n[t.dataset.key] || 0) + t.tBodies[0].rows.length; }); return n;"

@@ -14,7 +14,8 @@ from PIL import Image
 
 SECTION_TITLES = ["Summary", "The papers' tables", "Ours versus published", "Figures", "Provenance"]
 FIGURES = [
-    "ours_vs_published", "error_vs_depth", "validation_curves", "seed_spread", "gradient_norms", "bias_variance",
+    "ours_vs_published", "error_vs_depth",
+    "validation_curves", "seed_spread", "gradient_norms", "bias_variance",
     "filters_mnist-basic", "filters_mnist-rot", "samples_mnist-basic", "samples_mnist-rot",
 ]  # fmt: skip
 

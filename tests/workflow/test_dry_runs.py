@@ -7,7 +7,6 @@ import subprocess
 import pytest
 from workflow_run import ROOT, env_with_mnist, snakemake_cmd
 
-
 PROFILES = ["smoke", "default", "paper"] + sorted(
     f"reproduce/{p.stem}" for p in (ROOT / "config" / "reproduce").glob("*.yaml")
 )

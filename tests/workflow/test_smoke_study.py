@@ -41,10 +41,17 @@ def test_results_table_has_every_cell_and_seed(smoke_study):
     assert ((finished.test_error >= 0) & (finished.test_error <= 1)).all()
     g = CFG["grid"]
     cells = len(g["datasets"]) * len(g["depths"]) * len(g["pretraining"]) * len(g["dropout"])
-    assert table.selected.sum() == cells * len(g["seeds"])
-    # selection: the selected member of each (cell, seed) has the lowest validation error there
+    # one selected member per (cell, seed), except where every member failed (diverged, blew up
+    # or stayed at chance: the toy rectangles nets of this profile often do); never a failed one
     keys = ["dataset", "depth", "pretraining", "dropout", "seed"]
-    best = table.groupby(keys).valid_error.transform("min")
+    failed = table.fail_reason.notna() & (table.fail_reason.astype(str) != "")
+    all_failed = failed.groupby([table[k] for k in keys]).transform("all")
+    n_groups = table.groupby(keys).ngroups
+    assert n_groups == cells * len(g["seeds"])
+    assert table.selected.sum() == n_groups - table[all_failed].groupby(keys).ngroups
+    assert not (table.selected & failed).any()
+    # selection: the selected member has the lowest validation error of its group's usable members
+    best = table[~failed].groupby(keys).valid_error.transform("min")
     assert (table[table.selected].valid_error == best[table.selected]).all()
     # the smoke nets learn something on mnist-basic: far below chance (0.9)
     mb = table[(table.dataset == "mnist-basic") & table.selected]
@@ -97,8 +104,9 @@ def test_mlflow_holds_each_job_and_member_exactly_once(smoke_study):
     table = pd.read_csv(smoke_study / "results/results.csv")
     assert len(selected) == int(table.selected.sum())
     # the report's provenance tells where to browse these runs
-    provenance = json.loads((smoke_study / "results/provenance.json").read_text())
-    assert provenance["tracking_uri"] == f"sqlite:///{smoke_study.resolve()}/results/mlflow.db"
+    html = (smoke_study / "reports/report.html").read_text(encoding="utf-8")
+    provenance = html[html.index('<section id="provenance">') :]
+    assert f"sqlite:///{smoke_study.resolve()}/results/mlflow.db" in provenance
 
 
 def test_rerun_does_not_duplicate_runs(smoke_study, mnist_dir):

@@ -13,7 +13,7 @@ import re
 from snakemake.exceptions import WorkflowError
 
 from layerwise import layout as L
-from layerwise.config import ConfigError, validate_config
+from layerwise.config import ConfigError, apply_overrides, validate_config
 from layerwise.data.job import dataset_slice
 from layerwise.studies import grid as G
 from layerwise.studies.jobs import RunSettings, job_slice
@@ -21,11 +21,25 @@ from layerwise.studies.jobs import RunSettings, job_slice
 # MLflow 3 sends usage telemetry by default; a benchmark run should not phone home.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
+
+
+def _config_files():
+    """The config files Snakemake read, as absolute paths (flattened: never a list's repr)."""
+    found = []
+    for item in [*workflow.configfiles, *workflow.overwrite_configfiles]:
+        for path in item if isinstance(item, (list, tuple)) else [item]:
+            text = str(Path(path).resolve())
+            if text not in found:
+                found.append(text)
+    return ", ".join(found) or "none"
+
+
+# `--config 'finetune={max_epochs: 3}'` arrives with nested values as strings: type them by the
+# schema (layerwise.config.apply_overrides), then validate everything once.
 try:
-    CFG = validate_config(config)
+    CFG = validate_config(apply_overrides(config, dict(workflow.config_settings.config)))
 except ConfigError as err:
-    files = ", ".join(map(str, workflow.overwrite_configfiles)) or "config/default.yaml"
-    raise WorkflowError(f"{err}\n(config file(s): {files})")
+    raise WorkflowError(f"{err}\n(config file(s): {_config_files()})")
 
 RUN = RunSettings.from_config(CFG)
 PRETRAIN_JOBS = {job.path: job for job in G.pretrain_jobs(CFG)}
@@ -38,6 +52,9 @@ if CFG["tracking"]["enabled"]:
     from layerwise.tracking.store import resolve_tracking_uri
 
     TRACKING_URI = resolve_tracking_uri(CFG["tracking"]["uri"], Path(L.RESULTS))
+    # The store actually used (MLFLOW_TRACKING_URI included) is part of the track rules' params:
+    # pointing the workflow at another store reruns the imports into it (rerun trigger "params").
+    CFG["tracking"] = {**CFG["tracking"], "resolved_uri": TRACKING_URI}
 # every study's rule file appends the files its tracking import and report read
 STUDY_TARGETS = []
 

@@ -31,7 +31,18 @@ REQUIRED_KEYS = tuple(f"{a}_{s}" for s in SPLITS for a in ("x", "y"))
 INDEX_KEYS = tuple(f"index_{s}" for s in SPLITS)
 N_PIXELS = 784
 CARD_NAME = "card.json"
-_REGENERATE = "delete it and rerun the workflow to regenerate it"
+
+
+def _regenerate(path: Path) -> str:
+    """Advice that works: a plain rerun finds "Nothing to be done" when a data set file is
+    missing or corrupted but what was built from it exists (Snakemake does not rebuild a missing
+    intermediate file); ``--forcerun <file>`` rebuilds it and everything made from it."""
+    return (
+        f"delete it and rerun the workflow with `--forcerun {path}` (the same snakemake command "
+        f"plus that option) to regenerate it and everything built from it"
+    )
+
+
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed so identical arrays give identical bytes
 
 
@@ -136,13 +147,16 @@ def read_arrays(path: Path | str) -> dict[str, np.ndarray]:
     """The stored arrays of a data.npz (uint8 x, int64 y, any index_*), checked for shape/dtype."""
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"data set file {path} is missing; rerun the workflow to generate it")
+        raise DatasetError(
+            f"data set file {path} is missing; rerun the workflow with `--forcerun {path}` to "
+            f"generate it and everything built from it"
+        )
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
         raise DatasetError(
-            f"data set file {path} is truncated or corrupted ({err}); {_REGENERATE}"
+            f"data set file {path} is truncated or corrupted ({err}); {_regenerate(path)}"
         ) from err
     missing = [k for k in REQUIRED_KEYS if k not in arrays]
     bad = [
@@ -152,14 +166,17 @@ def read_arrays(path: Path | str) -> dict[str, np.ndarray]:
     ]
     if missing or bad:
         raise DatasetError(
-            f"data set file {path} lacks arrays {missing} or has wrong dtypes {bad}; {_REGENERATE}"
+            f"data set file {path} lacks arrays {missing} or has wrong dtypes {bad}; "
+            f"{_regenerate(path)}"
         )
     try:
         return canonical_splits(
             {k: v for k, v in arrays.items() if k in REQUIRED_KEYS + INDEX_KEYS}
         )
     except ValueError as err:
-        raise DatasetError(f"data set file {path} is malformed ({err}); {_REGENERATE}") from err
+        raise DatasetError(
+            f"data set file {path} is malformed ({err}); {_regenerate(path)}"
+        ) from err
 
 
 def load_dataset(path: Path | str, *, verify: bool = True) -> Dataset:
@@ -177,7 +194,8 @@ def load_dataset(path: Path | str, *, verify: bool = True) -> Dataset:
         if got != card.get("checksum"):
             raise DatasetError(
                 f"data set file {path} does not match its card {card_path} (sha256 {got}, "
-                f"card says {card.get('checksum')}): it is corrupted or stale; {_REGENERATE}"
+                f"card says {card.get('checksum')}): it is corrupted or stale; "
+                f"{_regenerate(path)}"
             )
     n_classes = int(max(arrays[f"y_{s}"].max(initial=-1) for s in SPLITS)) + 1
     if card is not None:
@@ -205,7 +223,7 @@ def read_card(path: Path | str) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise DatasetError(
-            f"data card {path} is missing or unreadable ({err}); {_REGENERATE}"
+            f"data card {path} is missing or unreadable ({err}); {_regenerate(path)}"
         ) from err
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from layerwise.engine import population as pop
+
 LOSSES = ("cross-entropy", "squared")
 NOISES = ("masking", "gaussian")
 
@@ -83,3 +85,48 @@ def loss_and_grads(
     if W_dec is not None:
         grads.append(dWd)
     return L, grads
+
+
+def sgd_update(
+    x: torch.Tensor,
+    x_in: torch.Tensor,
+    params: list[torch.Tensor],
+    lr: torch.Tensor,
+    *,
+    loss: str = "cross-entropy",
+    momentum: torch.Tensor | None = None,
+    velocity: list[torch.Tensor] | None = None,
+    weight_decay: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """One SGD(+momentum) step in place with fused weight updates -> loss (K,).
+
+    params [W, b, b_vis] or [W, b, b_vis, W_dec] (untied); the same gradients as loss_and_grads,
+    but the weight step is accumulated straight into W by one product: tied,
+    W -= lr (x_in^T ds + da^T y) = W + [x_in; -lr da]^T [-lr ds; y] ((K, n_in, 2B) x (K, 2B, n_h));
+    untied, W += x_in^T (-lr ds) and W_dec += y^T (-lr da). lr, momentum, weight_decay (L2 on W):
+    (K,) (0 for frozen members); velocity like params, or None. Biases: plain SGD(+momentum).
+    """
+    W, b, b_vis = params[:3]
+    W_dec = params[3] if len(params) > 3 else None
+    B = x.shape[1]
+    y, a = forward(x_in, W, b, b_vis, W_dec)
+    L = reconstruction_loss(a, x, loss)
+    z = torch.sigmoid(a) if loss == "cross-entropy" else a
+    da = (z - x) / B if loss == "cross-entropy" else 2.0 * (z - x) / B  # dL/da (K, B, n_in)
+    Wd = W.transpose(1, 2) if W_dec is None else W_dec
+    ds = torch.bmm(da, Wd.transpose(1, 2)) * y * (1.0 - y)  # dL/d(encoder pre-activation)
+    neg = -lr.view(-1, 1, 1)
+    mom = None if momentum is None else momentum.view(-1, 1, 1)
+    decay = None if weight_decay is None else (lr * weight_decay).view(-1, 1, 1)
+    vel = velocity or [None] * len(params)
+    x_in = x_in.expand(x.shape)  # a shared (uncorrupted) input as per-member rows
+    if W_dec is None:
+        V = torch.cat([x_in, da * neg], dim=1)  # (K, 2B, n_in)
+        H = torch.cat([ds * neg, y], dim=1)  # (K, 2B, n_h)
+        pop.fused_weight_update(W, V, H, vel[0], mom, decay)
+    else:
+        pop.fused_weight_update(W, x_in, ds * neg, vel[0], mom, decay)
+        pop.fused_weight_update(W_dec, y, da * neg, vel[3], mom, None)
+    bias_vel = None if velocity is None else velocity[1:3]
+    pop.bias_step([b, b_vis], [ds.sum(1), da.sum(1)], bias_vel, lr, momentum)
+    return L

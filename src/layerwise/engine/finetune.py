@@ -14,9 +14,11 @@ p_drop_hidden, max_norm. Choices (documented here, parameters where it matters):
     dropout on); valid_error is a clean evaluation after the epoch; grad_norm_l{i} is the mean over
     the epoch's minibatches of ||dNLL/dW_i||_F (the gradient reaching layer i; Glorot & Bengio
     2010);
-  * early stopping per member: a member stops when `patience` epochs passed without a strictly lower
-    validation error; its best-epoch parameters are kept; a stopped member is frozen, the loop ends
-    when all members stopped or after max_epochs (state: layerwise.engine.finetune_state);
+  * early stopping per member: a member stops when `patience` epochs passed without a lower
+    validation error (lower by `min_improvement`, relative, to restart the clock; never before
+    `min_epochs`); its best-epoch parameters (any strictly lower error) are kept; a stopped
+    member is frozen, the loop ends when all members stopped or after max_epochs (state:
+    layerwise.engine.finetune_state);
   * divergence (NaN/inf loss or parameters, checked once per epoch): the member is frozen at its
     best-so-far parameters and reported with the epoch; if that was epoch 1, its errors are NaN;
   * the summary's train/valid/test errors are clean evaluations of the best parameters.
@@ -33,6 +35,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from layerwise.device import bf16_products, resolve_precision, uses_bf16
 from layerwise.engine import loop, mlp
 from layerwise.engine import population as pop
 from layerwise.engine.finetune_state import Members, Tracker
@@ -53,6 +56,8 @@ class FinetuneSettings:
     max_norm: float | list[float] = float("inf")  # inf = off
     max_epochs: int = 100
     patience: int = 10
+    min_epochs: int = 0  # no member stops before (early stopping may fire from then on)
+    min_improvement: float = 0.0  # relative improvement that restarts the patience clock
     batch_size: int = 20
     activation: str = "sigmoid"
     n_classes: int = 10
@@ -60,6 +65,9 @@ class FinetuneSettings:
     record_grad_norms: bool = True
     output_init: str = "zeros"  # or "glorot"
     cuda_graphs: bool | None = None  # capture whole steps in CUDA graphs; None = on for CUDA only
+    # "float32" | "bf16" | "tf32" | "auto": dtype of the step's weight products (device.py); None
+    # follows the process-wide mode (layerwise.device.configure_precision, set by the job)
+    precision: str | None = None
 
     _RANGES = {
         "lr": (0.0, np.inf, False),
@@ -95,12 +103,19 @@ class FinetuneSettings:
             or self.eval_batch_size < 1
         ):
             raise ValueError("max_epochs, patience, batch_size, eval_batch_size must be >= 1")
+        if self.min_epochs < 0 or not 0.0 <= self.min_improvement < 1.0:
+            raise ValueError(
+                f"min_epochs must be >= 0 and min_improvement in [0, 1); got {self.min_epochs}, "
+                f"{self.min_improvement}"
+            )
         if self.activation not in ACTIVATIONS or self.output_init not in ("zeros", "glorot"):
             raise ValueError(
                 f"activation must be in {sorted(ACTIVATIONS)}, output_init in ('zeros', 'glorot')"
             )
         if self.n_classes < 2:
             raise ValueError(f"n_classes must be >= 2, got {self.n_classes}")
+        if self.precision is not None:
+            resolve_precision(self.precision)
 
     def subset(self, members: Sequence[int]) -> FinetuneSettings:
         """The settings of a subset of members (per-member fields sliced, everything else kept)."""
@@ -167,6 +182,8 @@ def _make_step(params: list, s: FinetuneSettings, device, velocity: list | None 
     step(xb (K,B,n), yb (K,B), counter, active (K,) bool) updates params in place with
     hand-written gradients and fused updates (mlp.sgd_train_step); counter may be an int or a 0-d
     int64 tensor (a captured CUDA graph replays with a new counter without a host sync).
+    Precision "bf16": the step's products run on bfloat16 operands with float32 accumulation
+    (layerwise.device.bf16_products); everything else, evaluation included, stays float32.
     """
     lr, mom = s.tensor("lr", device), s.tensor("momentum", device)
     p_in, p_hid = s.tensor("p_drop_input", device), s.tensor("p_drop_hidden", device)
@@ -180,6 +197,7 @@ def _make_step(params: list, s: FinetuneSettings, device, velocity: list | None 
     vel = velocity
     if vel is None and bool((mom > 0).any()):
         vel = [torch.zeros_like(p) for p in params]
+    bf16 = uses_bf16(s.precision)
 
     def step(xb, yb, counter, active: torch.Tensor):
         # dropout masks, own counter slots per layer: the same numbers as pop.uniform(...) >= p
@@ -189,11 +207,12 @@ def _make_step(params: list, s: FinetuneSettings, device, velocity: list | None 
             masks.append(
                 pop.keep_mask(keys, counter * 8 + layer, shape, drop[layer]) if on else None
             )
-        loss, wrong, norms = mlp.sgd_train_step(
-            params, xb, yb, torch.where(active, lr, 0.0),
-            momentum=None if vel is None else torch.where(active, mom, 0.0), velocity=vel,
-            activation=s.activation, masks=masks, keep=keep, record_norms=s.record_grad_norms,
-        )  # fmt: skip
+        with bf16_products(bf16):
+            loss, wrong, norms = mlp.sgd_train_step(
+                params, xb, yb, torch.where(active, lr, 0.0),
+                momentum=None if vel is None else torch.where(active, mom, 0.0), velocity=vel,
+                activation=s.activation, masks=masks, keep=keep, record_norms=s.record_grad_norms,
+            )  # fmt: skip
         if use_max_norm:
             with torch.no_grad():
                 for W in params[0:-2:2]:  # hidden layers only
@@ -276,7 +295,10 @@ def finetune(
         )  # fmt: skip
         loss, err, valid = run.expand(loss), run.expand(err), run.expand(valid)
         norms = None if norms is None else run.expand(norms)
-        tr.update(params, loss, valid, epoch, settings.patience)
+        tr.update(
+            params, loss, valid, epoch, settings.patience,
+            min_epochs=settings.min_epochs, min_improvement=settings.min_improvement,
+        )  # fmt: skip
         epochs_run += was_active
         cols = [loss, err, valid] + ([] if norms is None else list(norms))
         host = torch.stack(cols).cpu().numpy()  # one host sync per epoch: (3 + L, K)

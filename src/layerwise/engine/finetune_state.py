@@ -13,6 +13,7 @@ own (layerwise.engine.finetune documents the rules):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -99,6 +100,15 @@ class Members:
         return out.to(values.device)
 
 
+#: A member whose mean training loss in an epoch exceeds BLOWUP_FACTOR ln(n_classes) -- ten times
+#: the loss of a uniform prediction, where fine-tuning starts (zero output layer) -- has diverged
+#: although its numbers are finite (sigmoid at lr 1e6 reaches ~2e6). It is frozen like a NaN one.
+BLOWUP_FACTOR = 10.0
+#: A member whose clean training error is at least this fraction of chance, 1 - 1/n_classes, after
+#: its budget learned nothing: it is flagged ("chance") and never selected as a result.
+CHANCE_FRACTION = 0.95
+
+
 @dataclass
 class Tracker:
     """Per-member early-stopping and divergence state (all tensors (K,) on the device)."""
@@ -108,6 +118,18 @@ class Tracker:
     best_epoch: torch.Tensor
     active: torch.Tensor
     diverged_epoch: torch.Tensor
+    clock_valid: torch.Tensor | None = None  # validation error at the last patience restart
+    clock_epoch: torch.Tensor | None = None  # epoch of the last patience restart
+    loss_limit: float = math.inf  # a finite epoch loss above this is a blow-up (diverged)
+    blew_up: torch.Tensor | None = None  # (K,) bool: diverged by a finite blow-up
+
+    def __post_init__(self) -> None:
+        if self.blew_up is None:
+            self.blew_up = torch.zeros_like(self.active)
+        if self.clock_valid is None:
+            self.clock_valid = self.best_valid.clone()
+        if self.clock_epoch is None:
+            self.clock_epoch = self.best_epoch.clone()
 
     @classmethod
     def start(cls, params: list, k: int, device: torch.device | str) -> Tracker:
@@ -117,13 +139,32 @@ class Tracker:
             torch.zeros(k, dtype=torch.int64, device=device),
             torch.ones(k, dtype=torch.bool, device=device),
             torch.zeros(k, dtype=torch.int64, device=device),
+            loss_limit=BLOWUP_FACTOR * math.log(params[-1].shape[-1]),  # b_out: (K, n_classes)
         )
 
     def update(
-        self, params: list, loss: torch.Tensor, valid: torch.Tensor, epoch: int, patience: int
+        self,
+        params: list,
+        loss: torch.Tensor,
+        valid: torch.Tensor,
+        epoch: int,
+        patience: int,
+        *,
+        min_epochs: int = 0,
+        min_improvement: float = 0.0,
     ) -> None:
-        """After `epoch`: record divergence, snapshot improved members, stop impatient ones."""
+        """After `epoch`: record divergence, snapshot improved members, stop impatient ones.
+
+        Any strictly lower validation error is snapshotted (the best parameters); the patience
+        clock restarts only on an improvement of at least ``min_improvement`` (relative) over the
+        error at its last restart (the Theano tutorials' improvement_threshold = 0.995 is
+        min_improvement = 0.005); no member stops before ``min_epochs``. With the defaults both
+        rules coincide with plain "patience epochs without a strictly lower error".
+        """
         finite = pop.finite_members(loss, params)
+        blown = finite & (loss > self.loss_limit)  # finite, but far above the starting loss
+        self.blew_up |= self.active & blown
+        finite &= ~blown
         bad = self.active & ~finite
         self.diverged_epoch[bad] = epoch
         # freeze at best-so-far: newly diverged and (see pop.sgd_step) earlier stopped members
@@ -132,7 +173,10 @@ class Tracker:
         self.best_valid = torch.where(improved, valid, self.best_valid)
         self.best_epoch = torch.where(improved, epoch, self.best_epoch)
         pop.restore_members(self.best_params, params, improved)
-        self.active &= finite & (epoch - self.best_epoch < patience)
+        clock = improved & (valid < self.clock_valid * (1.0 - min_improvement))
+        self.clock_valid = torch.where(clock, valid, self.clock_valid)
+        self.clock_epoch = torch.where(clock, epoch, self.clock_epoch)
+        self.active &= finite & ((epoch - self.clock_epoch < patience) | (epoch < min_epochs))
 
     def summary(self, errors: dict[str, np.ndarray], epochs_run: np.ndarray) -> pd.DataFrame:
         """One row per member; errors: split -> (K,) clean error rates of the best parameters."""
@@ -147,5 +191,16 @@ class Tracker:
                 **{f"{sp}_error": np.where(never, np.nan, e) for sp, e in errors.items()},
                 "diverged": div > 0,
                 "diverged_epoch": np.where(div > 0, div, np.nan),
+                "blew_up": self.blew_up.cpu().numpy(),
+                "at_chance": self.at_chance(errors.get("train")),
             }
         )
+
+    def at_chance(self, train_error: np.ndarray | None) -> np.ndarray:
+        """(K,) bool: a member that did not diverge but whose clean training error of the kept
+        parameters is at chance after the budget: >= CHANCE_FRACTION (1 - 1/n_classes)."""
+        div = self.diverged_epoch.cpu().numpy() > 0
+        n_classes = self.best_params[-1].shape[-1]
+        train = np.full(div.shape, np.nan) if train_error is None else np.asarray(train_error)
+        with np.errstate(invalid="ignore"):
+            return ~div & (train >= CHANCE_FRACTION * (1.0 - 1.0 / n_classes))

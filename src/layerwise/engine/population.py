@@ -240,6 +240,32 @@ def sgd_step(
             p.sub_(velocity[i])
 
 
+def fused_weight_update(W, V, H, velocity, momentum, decay) -> None:
+    """In place: W += V^T H (V (K, R, n_v), H (K, R, n_h): the step -lr g as one product), with
+    weight decay (K, 1, 1) = lr * wd or None, and momentum (K, 1, 1) with velocity or None:
+    v = momentum v + lr (g + wd W); W -= v. The product accumulates straight into W (or v):
+    no (K, n_v, n_h) gradient tensor and no second pass over the weights."""
+    if velocity is None:
+        if decay is not None:
+            W.mul_(1.0 - decay)
+        W.baddbmm_(V.transpose(1, 2), H)
+    else:
+        velocity.mul_(momentum).baddbmm_(V.transpose(1, 2), H, alpha=-1.0)
+        if decay is not None:
+            velocity.addcmul_(W, decay)
+        W.sub_(velocity)
+
+
+def bias_step(params, grads, velocity, lr, momentum) -> None:
+    """v = momentum v + lr g; p -= v (p -= lr g without velocity); lr, momentum (K,)."""
+    for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+        if velocity is None or momentum is None:
+            p.addcmul_(g, lr.view(-1, 1), value=-1.0)
+        else:
+            velocity[i].mul_(momentum.view(-1, 1)).addcmul_(g, lr.view(-1, 1))
+            p.sub_(velocity[i])
+
+
 def finite_members(loss_sum: torch.Tensor, params: Sequence[torch.Tensor]) -> torch.Tensor:
     """(K,) bool: the member's accumulated loss and all of its parameters are finite."""
     ok = torch.isfinite(loss_sum)

@@ -15,6 +15,10 @@ per epoch). Only full minibatches are used (N // batch_size per epoch; the remai
 epoch because the order does). A member whose loss or parameters become NaN/inf during an epoch is
 restored to its parameters at the start of that epoch, frozen for the rest of the stack (its upper
 layers keep their init) and reported with its layer and epoch (checked once per epoch, on device).
+Precision (``PretrainSettings.precision``, layerwise.device): float32 materialises the gradients
+and takes one SGD pass (results bit-identical to earlier versions); "bf16" runs the products on
+bfloat16 operands and fuses the weight update into one product accumulated into the float32
+weights (rbm.cd_k_update, ae_layer.sgd_update), as fine-tuning does (mlp.sgd_train_step).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from layerwise.device import bf16_products, resolve_precision, uses_bf16
 from layerwise.engine import ae_layer as ae
 from layerwise.engine import loop, rbm
 from layerwise.engine import population as pop
@@ -54,6 +59,10 @@ class PretrainSettings:
     hidden: str = "binary"
     momentum_initial: float | None = None
     momentum_switch_epoch: int = 0
+    # "float32" | "bf16" | "tf32" | "auto" (layerwise.device); None follows the process-wide mode.
+    # "bf16": products on bfloat16 operands and the fused update (ae_layer.sgd_update,
+    # rbm.cd_k_update); float32 keeps the unfused update, so its results stay bit-identical
+    precision: str | None = None
 
     @property
     def k(self) -> int:
@@ -76,6 +85,8 @@ class PretrainSettings:
         self.tensor("weight_decay", 0.0, np.inf, "cpu")
         hi = np.inf if self.noise == "gaussian" else 1.0
         self.tensor("corruption_level", 0.0, hi, "cpu")
+        if self.precision is not None:
+            resolve_precision(self.precision)
 
     def tensor(self, name: str, low: float, high: float, device) -> torch.Tensor:
         """Per-member field `name` as a (K,) float32 tensor, range-checked."""
@@ -167,6 +178,7 @@ class AutoencoderPretraining(NoPretraining):
         vel = [torch.zeros_like(p) for p in params] if bool((mom > 0).any()) else None
         keys = pop.member_keys(settings.seeds, pop.STREAM_CORRUPT, layer, device=dev)
         draw = pop.uniform if settings.noise == "masking" else pop.normal
+        fused = _fused(settings, wd, vel)
 
         def step(xb: torch.Tensor, counter: int) -> torch.Tensor:
             x_in = (
@@ -174,6 +186,10 @@ class AutoencoderPretraining(NoPretraining):
                 if corrupting
                 else xb
             )
+            if fused is not None:
+                with bf16_products():
+                    kw = fused(active, lr, mom)
+                    return ae.sgd_update(xb, x_in, params, loss=settings.loss, **kw)
             L, g = ae.loss_and_grads(xb, x_in, W, b, b_vis, W_dec, settings.loss)
             g[0] = g[0] + wd * W  # L2 weight decay on the encoder weights
             pop.sgd_step(params, g, vel, lr, mom, active)
@@ -212,17 +228,37 @@ class RBMPretraining(NoPretraining):
         keys = pop.member_keys(settings.seeds, pop.STREAM_GIBBS, layer, device=dev)
         draw = pop.uniform if settings.hidden == "binary" else pop.normal
         n_switch = settings.momentum_switch_epoch * (x.shape[-2] // settings.batch_size)
+        fused = _fused(settings, wd, vel)
 
         def step(vb: torch.Tensor, counter: int) -> torch.Tensor:
             r = draw(keys, counter, (k, vb.shape[1], W.shape[2])).transpose(0, 1)  # (k,K,B,n_h)
-            dW, db_vis, dc, recon = rbm.cd_k_statistics(vb, W, b_vis, b, r, hidden=settings.hidden)
             m = moms[int(counter >= n_switch)] if switch else mom
+            if fused is not None:
+                with bf16_products():
+                    kw = fused(active, lr, m)
+                    return rbm.cd_k_update(vb, W, b_vis, b, r, hidden=settings.hidden, **kw)
+            dW, db_vis, dc, recon = rbm.cd_k_statistics(vb, W, b_vis, b, r, hidden=settings.hidden)
             # ascent on log-likelihood = descent on its negative; decay pulls W to 0
             pop.sgd_step(params, [wd * W - dW, -db_vis, -dc], vel, lr, m, active)
             return recon
 
         hist, div = _train(x, params, step, settings, layer, active, log, self.name)
         return LayerFit(W, b, hist, div, b_vis)
+
+
+def _fused(settings: PretrainSettings, wd: torch.Tensor, vel) -> Callable | None:
+    """For precision "bf16": kw(active, lr, momentum) -> the fused step's keyword arguments (lr
+    and momentum 0 for frozen members, weight decay (K,) or None); None for float32 (unfused)."""
+    if not uses_bf16(settings.precision):
+        return None
+    decay = wd.flatten() if bool((wd > 0).any()) else None
+
+    def kw(active: torch.Tensor, lr: torch.Tensor, momentum: torch.Tensor) -> dict:
+        out = {"lr": torch.where(active, lr, 0.0), "weight_decay": decay, "velocity": vel}
+        out["momentum"] = None if vel is None else torch.where(active, momentum, 0.0)
+        return out
+
+    return kw
 
 
 def _train(x, params, step, settings: PretrainSettings, layer, active, log, label):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from layerwise.engine import population as pop
 from layerwise.engine.layers import affine
 
 
@@ -112,3 +113,46 @@ def cd_k_statistics(
     db_vis = (v0 - vk).mean(1)
     dc = (ph0 - phk).mean(1)
     return dW, db_vis, dc, recon
+
+
+def cd_k_update(
+    v0: torch.Tensor,
+    W: torch.Tensor,
+    b_vis: torch.Tensor,
+    c: torch.Tensor,
+    u: torch.Tensor,
+    lr: torch.Tensor,
+    *,
+    hidden: str = "binary",
+    momentum: torch.Tensor | None = None,
+    velocity: list[torch.Tensor] | None = None,
+    weight_decay: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """One CD-k step in place with the weight update fused into one product -> recon error (K,).
+
+    The same Gibbs chain and statistics as cd_k_statistics; the ascent step on W,
+    lr / B (v0^T ph0 - vk^T phk), is one (K, n_v, 2B) x (K, 2B, n_h) product
+    [v0; vk]^T [ph0; -phk] lr / B added to W in place (the fine-tuning step's fused update,
+    layerwise.engine.mlp). lr, momentum, weight_decay: (K,) (0 for frozen members); velocity
+    [vW, vb_vis, vc] like the parameters, or None. Biases: plain SGD(+momentum), float32.
+    """
+    B = v0.shape[-2]
+    ph0 = mean_h(v0, W, c, hidden)
+    h = _sample_from_mean(ph0, u[0], hidden)
+    vk, phk = v0, ph0
+    for step in range(u.shape[0]):
+        vk = p_v_given_h(h, W, b_vis)
+        phk = mean_h(vk, W, c, hidden)
+        if step == 0:
+            recon = ((v0 - vk) ** 2).sum(-1).mean(-1)
+        if step + 1 < u.shape[0]:
+            h = _sample_from_mean(phk, u[step + 1], hidden)
+    scale = (lr / B).view(-1, 1, 1)
+    V = torch.cat([v0.expand(vk.shape), vk], dim=1)  # (K, 2B, n_v)
+    H = torch.cat([ph0 * scale, phk * -scale], dim=1)  # (K, 2B, n_h)
+    mom = None if momentum is None else momentum.view(-1, 1, 1)
+    decay = None if weight_decay is None else (lr * weight_decay).view(-1, 1, 1)
+    pop.fused_weight_update(W, V, H, None if velocity is None else velocity[0], mom, decay)
+    grads = [-(v0 - vk).mean(1), -(ph0 - phk).mean(1)]  # descent directions of b_vis, c
+    pop.bias_step([b_vis, c], grads, None if velocity is None else velocity[1:], lr, momentum)
+    return recon

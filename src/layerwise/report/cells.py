@@ -7,9 +7,12 @@ its 95% interval, 1.96 sqrt(p (1 - p) / n_test), here evaluated at p = the mean 
 seeds. We add the spread across seeds (sample standard deviation, ddof = 1, and the number of
 seeds), which the papers, with one seed per cell, could not report.
 
-Choices (documented, see ``cell_stats``): a member that diverged (``diverged`` or NaN test error) is
-left out of the mean and counted in ``n_diverged``; a cell whose every member diverged has status
-``"diverged"``; a cell with no selected row has status ``"missing"`` (never 0).
+Choices (documented, see ``cell_stats``): a member that failed (``layerwise.metrics.failed_rows``:
+diverged -- NaN/inf or a finite blow-up --, training error at chance, or a NaN error) is never
+selected; a seed without a usable selected member is left out of the mean and counted in
+``n_diverged``. A cell whose every member diverged has status ``"diverged"``; one whose every member
+failed, some only by ending at chance, ``"failed"``; a cell with no rows at all is ``"missing"``
+(never 0).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from layerwise.metrics import binomial_ci95
+from layerwise.metrics import binomial_ci95, failed_rows
 from layerwise.report.errors import ReportError
 
 #: Pretraining strategies in the papers' row order; unknown methods found in results follow, sorted.
@@ -57,7 +60,7 @@ def ordered_methods(found) -> list[str]:
 class CellStat:
     """Summary of one cell. mean/ci/std are fractions in [0, 1]; NaN unless status == "ok"."""
 
-    status: str  # "ok" | "missing" | "diverged"
+    status: str  # "ok" | "missing" | "diverged" | "failed"
     mean: float = math.nan
     ci: float = math.nan
     std: float = math.nan
@@ -79,7 +82,8 @@ class CellStat:
         if self.status == "missing":
             return ""
         sd = "sd n/a" if math.isnan(self.std) else f"sd {100 * self.std:.2f}"
-        extra = f", {self.n_diverged} diverged" if self.n_diverged else ""
+        word = "failed" if self.status == "failed" else "diverged"
+        extra = f", {self.n_diverged} {word}" if self.n_diverged else ""
         return f"{sd}, n={self.n_seeds}{extra}"
 
     def overlaps(self, other: CellStat) -> bool:
@@ -91,22 +95,28 @@ MISSING = CellStat("missing")
 
 
 def cell_stats(results: pd.DataFrame, keys: list[str] | None = None) -> pd.DataFrame:
-    """Selected rows -> one row per cell (a group of ``keys``, default CELL_KEYS).
+    """Rows -> one row per cell (a group of ``keys``, default CELL_KEYS) that has any row.
 
-    Columns: keys + status, mean, ci95, std, n_seeds, n_diverged, n_test.
+    Columns: keys + status, mean, ci95, std, n_seeds, n_diverged, n_test. The mean is over the
+    selected members that did not fail; ``n_diverged`` counts the seeds without one. A cell with
+    rows but no usable selected member is "diverged" (every failed member diverged) or "failed";
+    a cell whose rows are all unselected and unfailed is left out (shown as "missing").
     """
     keys = CELL_KEYS if keys is None else keys
-    selected = results[results["selected"].astype(bool)]
+    bad_all = failed_rows(results) | ~np.isfinite(results["test_error"].astype(float))
     rows = []
-    for key, group in selected.groupby(keys, sort=True):
-        errors = group["test_error"].to_numpy(dtype=float)
-        bad = group["diverged"].to_numpy(dtype=bool) | ~np.isfinite(errors)
-        good = errors[~bad]  # (n_seeds,) test errors of members that did not diverge
+    for key, group in results.groupby(keys, sort=True):
+        bad = bad_all.loc[group.index].to_numpy()
+        chosen = group["selected"].astype(bool).to_numpy() & ~bad
+        good = group["test_error"].to_numpy(dtype=float)[chosen]  # (n_seeds,) test errors
+        if good.size == 0 and not bad.any():
+            continue  # nothing selected and nothing failed: not a result, "missing"
+        seeds = group["seed"].nunique() if "seed" in group else int(chosen.sum() + bad.sum())
         n_test = float(group["n_test"].median())
-        row = dict(zip(keys, key, strict=True), n_seeds=int(good.size), n_diverged=int(bad.sum()))
-        row["n_test"] = n_test
+        row = dict(zip(keys, key, strict=True), n_seeds=int(good.size), n_test=n_test)
+        row["n_diverged"] = max(int(seeds) - int(good.size), 0)
         if good.size == 0:
-            row.update(status="diverged", mean=np.nan, ci95=np.nan, std=np.nan)
+            row.update(status=_failure(group[bad]), mean=np.nan, ci95=np.nan, std=np.nan)
         else:
             mean = float(good.mean())
             std = float(good.std(ddof=1)) if good.size > 1 else np.nan
@@ -114,6 +124,15 @@ def cell_stats(results: pd.DataFrame, keys: list[str] | None = None) -> pd.DataF
         rows.append(row)
     columns = keys + ["status", "mean", "ci95", "std", "n_seeds", "n_diverged", "n_test"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _failure(failed: pd.DataFrame) -> str:
+    """The status of a cell whose every member failed: "failed" when some ended at chance
+    without diverging, else "diverged"."""
+    if "fail_reason" not in failed:
+        return "diverged"
+    reasons = failed["fail_reason"].fillna("").astype(str).str.strip()
+    return "failed" if (reasons == "chance").any() else "diverged"
 
 
 class CellLookup:
@@ -129,6 +148,16 @@ class CellLookup:
 
     def get(self, dataset: str, depth: int, pretraining: str, dropout: bool = False) -> CellStat:
         return self._cells.get((dataset, int(depth), pretraining, bool(dropout)), MISSING)
+
+    def count(self, grid, status: str) -> int:
+        """How many cells of the planned grid (report.tables.Grid) have ``status``."""
+        return sum(
+            self.get(ds, depth, method, dropout).status == status
+            for ds in grid.datasets
+            for depth in grid.depths
+            for method in grid.methods
+            for dropout in grid.dropouts
+        )
 
 
 def mark_best(cells: list[CellStat]) -> list[bool]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from layerwise.metrics import failed_rows
 from layerwise.report.errors import ReportError
 
 #: Columns of results.csv the report reads (the full contract has more; extra columns are ignored).
@@ -125,7 +126,9 @@ def load_results(path: Path) -> pd.DataFrame:
         frame[col] = values
     for col in ("dataset", "pretraining", "candidate", "member_id", "pretrain_id"):
         frame[col] = frame[col].astype(str)
-    if not frame["selected"].any():
+    if not frame["selected"].any() and not failed_rows(frame).all():
+        # no selection at all is only legitimate when every member failed (the cells then read
+        # "diverged"/"failed", docs/reliability.md); otherwise the table was not selected
         raise ReportError(f"{what} {path} has no selected rows (column 'selected' is all False)")
     return frame
 

@@ -55,9 +55,12 @@ def tables_section(ctx: ReportContext) -> Section:
     n_cells = len(ctx.grid.datasets) * len(ctx.grid.depths) * len(ctx.grid.methods)
     n_cells *= len(ctx.grid.dropouts)
     n_missing = n_cells - len(ctx.stats)
+    failed = int(counts.get("failed", 0))
     note = (
         f"{int(counts.get('ok', 0))} cells finished, {int(counts.get('diverged', 0))} "
-        f"diverged in every member, {n_missing} missing, of {n_cells} in the grid."
+        f"diverged in every member, "
+        + (f"{failed} failed in every member (training error at chance), " if failed else "")
+        + f"{n_missing} missing, of {n_cells} in the grid."
     )
     blocks = [
         paragraph(note, "note"),

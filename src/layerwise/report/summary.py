@@ -122,6 +122,22 @@ def reproduction_sentences(compared: pd.DataFrame) -> tuple[str, list[str]]:
     return head, misses
 
 
+def failure_sentence(lookup: CellLookup, grid: Grid) -> str:
+    """'N cells diverged in every member; M failed ...' or '' when every cell has a number."""
+    diverged, failed = lookup.count(grid, "diverged"), lookup.count(grid, "failed")
+    if not (diverged or failed):
+        return ""
+    parts = []
+    if diverged:
+        parts.append(f"{diverged} cell{'s' if diverged != 1 else ''} diverged in every member")
+    if failed:
+        parts.append(
+            f"{failed} cell{'s' if failed != 1 else ''} failed in every member (training "
+            f"error at chance or diverged)"
+        )
+    return _cap("; ".join(parts)) + ": they have no number and are not compared."
+
+
 def build_summary(lookup: CellLookup, grid: Grid, compared: pd.DataFrame) -> Summary:
     """All three questions as a Summary (headline first, details by topic)."""
     summary = Summary()
@@ -135,6 +151,9 @@ def build_summary(lookup: CellLookup, grid: Grid, compared: pd.DataFrame) -> Sum
     )
     head, misses = reproduction_sentences(compared)
     summary.headline.append(head)
+    failures = failure_sentence(lookup, grid)
+    if failures:
+        summary.headline.append(failures)
     summary.details["Pretraining versus random initialisation"] = pre
     summary.details["Does depth help?"] = [
         depth_sentence(lookup, ds, m, grid.depths) for ds in grid.datasets for m in grid.methods

@@ -35,10 +35,11 @@ class RunSettings:
 
 
 def setup_device(run: RunSettings, threads: int) -> torch.device:
-    """Thread count, device and (on CUDA) matmul precision of a training job."""
+    """Thread count, device and product precision of a training job ("auto" resolved for the
+    device; "bf16" on the CPU = bfloat16 products in the engine's training steps)."""
     torch.set_num_threads(max(1, int(threads)))
     device = choose_device(run.device)
-    configure_precision(run.precision if device.type == "cuda" else "float32")
+    configure_precision(run.precision, device)
     return device
 
 

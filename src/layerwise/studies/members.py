@@ -94,6 +94,16 @@ class PopulationInfo:
     n_test: int
 
 
+def fail_reason(summary_row: dict) -> str:
+    """Why a member failed, from the engine's summary flags: "blow-up" (a finite loss far above
+    the start), "non-finite" (NaN/inf), "chance" (training error at chance), or "" (it did not)."""
+    if summary_row.get("blew_up", False):
+        return "blow-up"
+    if summary_row.get("diverged", False):
+        return "non-finite"
+    return "chance" if summary_row.get("at_chance", False) else ""
+
+
 def member_rows(
     info: PopulationInfo, members, summary: pd.DataFrame, wall: float, *, extra=()
 ) -> pd.DataFrame:
@@ -138,6 +148,7 @@ def member_rows(
             "test_ci95": float(binomial_ci95(s["test_error"], info.n_test)),
             "diverged": bool(s["diverged"]),
             "diverged_epoch": s["diverged_epoch"],
+            "fail_reason": fail_reason(s),
             "wall_time_s": wall,
         }
         row.update({name: getattr(m, name) for name in extra})

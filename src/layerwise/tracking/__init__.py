@@ -7,9 +7,13 @@ weights (docs/architecture.md), and one Snakemake localrule calls :func:`import_
 See docs/tracking.md for browsing, team servers and why this is safe for parallel/cluster runs.
 """
 
-from layerwise.tracking.store import TrackingServerUnreachable, resolve_tracking_uri
+from layerwise.tracking.store import (
+    TrackingError,
+    TrackingServerUnreachable,
+    resolve_tracking_uri,
+)
 
-__all__ = ["TrackingServerUnreachable", "import_study", "resolve_tracking_uri"]
+__all__ = ["TrackingError", "TrackingServerUnreachable", "import_study", "resolve_tracking_uri"]
 
 
 def __getattr__(name: str):

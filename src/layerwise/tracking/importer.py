@@ -11,11 +11,14 @@ function holds no global state and may be called twice in one process.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
+from mlflow.exceptions import MlflowException
 
 from layerwise import files
 from layerwise.tracking import runs as runlog
@@ -25,11 +28,29 @@ from layerwise.tracking.jobs import (
     load_job,
     read_selection,
 )
-from layerwise.tracking.store import check_reachable, import_lock, lock_path, sqlite_path
+from layerwise.tracking.store import (
+    TrackingError,
+    TrackingServerUnreachable,
+    artifact_root,
+    check_reachable,
+    import_lock,
+    lock_path,
+    run_set,
+)
 
 ROLE_TAG = "layerwise.role"
 HASH_TAG = "layerwise.record_hash"
+RUN_SET_TAG = "layerwise.run_set"
+SOURCE_TAG = "layerwise.results_root"  # host:path of the results folder, for people
 PARENT_TAG = "mlflow.parentRunId"
+#: MLflow's HTTP client retries 7 times with backoff 2 (about 4 minutes against a dead server);
+#: an import uses these bounds unless the environment sets them.
+HTTP_BOUNDS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
 
 
 def import_study(
@@ -43,12 +64,16 @@ def import_study(
     out_json: Path,
 ) -> dict:
     """Import the job directories ``job_dirs`` (the track rule's inputs) into MLflow experiment
-    ``experiment``; ``results_root`` is the results folder (it holds the local store and lock).
+    ``experiment``; ``results_root`` is the results folder (it holds the run-set id and the lock of
+    a server import).
 
     ``log_weights``: "all" logs every member's weights, "selected" only members selected in
     results.csv, "none" no weight files (stack.pt included). Returns, and atomically writes to
     ``out_json``, ``{job_id: {"parent_run_id", "members": {member_id: run_id}, "action"}}`` with
-    action "created" | "unchanged" | "replaced".
+    action "created" | "unchanged" | "replaced". Only runs of this folder's run set
+    (:func:`layerwise.tracking.store.run_set`) are read, replaced or deleted. A store that fails
+    mid-import raises :class:`TrackingError` (one line naming the URI) after marking the runs it
+    had open FAILED where the store still answers.
     """
     if log_weights not in LOG_WEIGHTS_CHOICES:
         raise ValueError(f"log_weights must be one of {LOG_WEIGHTS_CHOICES}, got {log_weights!r}")
@@ -58,39 +83,82 @@ def import_study(
     selection = read_selection(Path(results_csv))
     jobs = [load_job(Path(d), selection, log_weights) for d in job_dirs]
     check_reachable(tracking_uri)
-    with import_lock(lock_path(tracking_uri, results_root)):
+    open_runs: list[str] = []
+    with import_lock(lock_path(tracking_uri, results_root)), _bounded_http():
+        source = run_set(results_root)
         client = MlflowClient(tracking_uri=tracking_uri)
-        experiment_id = _experiment_id(client, experiment, tracking_uri, results_root)
-        parents, children = _existing_runs(client, experiment_id)
-        summary = {
-            job.job_id: _sync_job(client, experiment_id, job, parents, children, log_weights)
-            for job in jobs
-        }
+        try:
+            experiment_id = _experiment_id(client, experiment, tracking_uri)
+            parents, children = _existing_runs(client, experiment_id, source["id"])
+            summary = {
+                job.job_id: _sync_job(
+                    client, experiment_id, job, parents, children, log_weights, source, open_runs
+                )
+                for job in jobs
+            }
+        except (MlflowException, OSError, ConnectionError) as err:
+            raise _failed(client, tracking_uri, open_runs, err) from err
     files.write_json(Path(out_json), summary)
     return summary
 
 
-def _experiment_id(client: MlflowClient, name: str, tracking_uri: str, results_root: Path) -> str:
-    """Get or create (or restore) the experiment; local SQLite stores keep artifacts under
-    ``results_root/mlartifacts/<name>`` (absolute file URI); a server uses its default."""
+@contextlib.contextmanager
+def _bounded_http() -> Iterator[None]:
+    """Set HTTP_BOUNDS (where the environment does not) for the duration of the import."""
+    added = {k: v for k, v in HTTP_BOUNDS.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
+def _failed(client: MlflowClient, uri: str, open_runs: list[str], err: Exception) -> TrackingError:
+    """Mark the runs left open FAILED (if the store still answers); one line for the user."""
+    reason = " ".join(str(err).split())[:300] or type(err).__name__
+    left = ""
+    try:
+        check_reachable(uri, timeout_s=3)
+        for run_id in reversed(open_runs):
+            client.set_terminated(run_id, "FAILED")
+    except (MlflowException, OSError, ConnectionError, TrackingServerUnreachable):
+        left = f"; {len(open_runs)} run(s) it had open could not be marked FAILED"
+    return TrackingError(
+        f"MLflow import into {uri} failed ({type(err).__name__}: {reason}){left}. Nothing in "
+        f"results/ is lost: once the store answers, run the workflow again (or delete "
+        f"results/tracking/imported.json and rerun) and the import replaces every unfinished job."
+    )
+
+
+def _experiment_id(client: MlflowClient, name: str, tracking_uri: str) -> str:
+    """Get or create (or restore) the experiment. A SQLite store keeps artifacts next to its
+    database (``<db folder>/mlartifacts/<name>``, absolute file URI); a server uses its default."""
     found = client.get_experiment_by_name(name)
     if found is not None:
         if found.lifecycle_stage == "deleted":
             client.restore_experiment(found.experiment_id)
         return found.experiment_id
-    location = None
-    if sqlite_path(tracking_uri) is not None:
-        location = (results_root / "mlartifacts" / name).as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    root = artifact_root(tracking_uri)
+    location = None if root is None else (root / name).as_uri()
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except MlflowException:  # another checkout created it in the meantime
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found.experiment_id
 
 
-def _existing_runs(client: MlflowClient, experiment_id: str) -> tuple[dict, dict]:
-    """Active runs of the experiment: ({job_id: [parent Run]}, {parent_run_id: [child Run]})."""
+def _existing_runs(client: MlflowClient, experiment_id: str, run_set_id: str) -> tuple[dict, dict]:
+    """Active runs of the experiment and run set: ({job_id: [parent Run]},
+    {parent_run_id: [child Run]})."""
     parents: dict[str, list] = {}
     children: dict[str, list] = {}
-    for run in _search(client, experiment_id, f"tags.`{ROLE_TAG}` = 'parent'"):
+    mine = f"tags.`{RUN_SET_TAG}` = '{run_set_id}'"
+    for run in _search(client, experiment_id, f"tags.`{ROLE_TAG}` = 'parent' and {mine}"):
         parents.setdefault(run.data.tags.get("job_id", ""), []).append(run)
-    for run in _search(client, experiment_id, f"tags.`{ROLE_TAG}` = 'member'"):
+    for run in _search(client, experiment_id, f"tags.`{ROLE_TAG}` = 'member' and {mine}"):
         children.setdefault(run.data.tags.get(PARENT_TAG, ""), []).append(run)
     return parents, children
 
@@ -114,6 +182,8 @@ def _sync_job(
     parents: dict,
     children: dict,
     log_weights: str,
+    source: dict,
+    open_runs: list[str],
 ) -> dict:
     """Leave an up-to-date job alone; otherwise delete its old runs and log it afresh."""
     old = parents.get(job.job_id, [])
@@ -126,7 +196,7 @@ def _sync_job(
         for child in children.get(parent.info.run_id, []):
             client.delete_run(child.info.run_id)
         client.delete_run(parent.info.run_id)
-    parent_id, members = _log_job(client, experiment_id, job, log_weights)
+    parent_id, members = _log_job(client, experiment_id, job, log_weights, source, open_runs)
     return {
         "parent_run_id": parent_id,
         "members": members,
@@ -141,29 +211,44 @@ def _is_current(run, job: Job) -> bool:
 
 
 def _log_job(
-    client: MlflowClient, experiment_id: str, job: Job, log_weights: str
+    client: MlflowClient,
+    experiment_id: str,
+    job: Job,
+    log_weights: str,
+    source: dict,
+    open_runs: list[str],
 ) -> tuple[str, dict[str, str]]:
-    """Parent first (RUNNING), then one child per member, then the parent is marked FINISHED."""
+    """Parent first (RUNNING), then one child per member, then the parent is marked FINISHED.
+    ``open_runs`` lists the runs created and not yet terminated (for :func:`_failed`)."""
     start_ms, end_ms = runlog.job_times_ms(job.record)
-    tags = {**runlog.parent_tags(job), ROLE_TAG: "parent", HASH_TAG: job.record_hash}
+    mine = {
+        RUN_SET_TAG: source["id"],
+        SOURCE_TAG: f"{source.get('host', '')}:{source.get('results_root', '')}",
+    }
+    tags = {**runlog.parent_tags(job), **mine, ROLE_TAG: "parent", HASH_TAG: job.record_hash}
     parent = client.create_run(experiment_id, start_ms, tags, run_name=job.job_id)
     parent_id = parent.info.run_id
+    open_runs.append(parent_id)
     _log_batched(client, parent_id, runlog.parent_metrics(job), runlog.parent_params(job), [])
     for path in runlog.parent_artifacts(job, log_weights):
         client.log_artifact(parent_id, str(path))
     members: dict[str, str] = {}
     for member in job.members.to_dict("records"):
-        tags = {**runlog.member_tags(job, member), ROLE_TAG: "member", PARENT_TAG: parent_id}
+        tags = {**runlog.member_tags(job, member), **mine, ROLE_TAG: "member"}
+        tags[PARENT_TAG] = parent_id
         child = client.create_run(experiment_id, start_ms, tags, run_name=member["member_id"])
         child_id = child.info.run_id
+        open_runs.append(child_id)
         metrics = runlog.member_metrics(job, member)
         _log_batched(client, child_id, metrics, runlog.member_params(job, member), [])
         weights = runlog.member_weights(job, member, log_weights)
         if weights is not None:
             client.log_artifact(child_id, str(weights), artifact_path="weights")
         client.set_terminated(child_id, "FINISHED", end_ms)
+        open_runs.remove(child_id)
         members[member["member_id"]] = child_id
     client.set_terminated(parent_id, "FINISHED", end_ms)
+    open_runs.remove(parent_id)
     return parent_id, members
 
 

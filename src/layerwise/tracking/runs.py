@@ -38,7 +38,16 @@ FINAL_METRICS = (
 )
 # Identity/outcome columns of members.csv that are not hyperparameters.
 NOT_PARAMS = frozenset(
-    {*FINAL_METRICS, "member_id", "job_id", "study", "selected", "diverged", "wall_time_s"}
+    {
+        *FINAL_METRICS,
+        "member_id",
+        "job_id",
+        "study",
+        "selected",
+        "diverged",
+        "fail_reason",
+        "wall_time_s",
+    }
 )
 RECORD_TAGS = (
     "job_id", "kind", "dataset", "depth", "method", "group", "study",
@@ -86,6 +95,8 @@ def member_tags(job: Job, member: dict) -> dict[str, str]:
         "selected": _text(bool(member["selected"])),
         "diverged": _text(_diverged(job, member)),
     }
+    if not _missing(member.get("fail_reason")):  # "non-finite" | "blow-up" | "chance"
+        tags["fail_reason"] = _text(member["fail_reason"])
     tags.update(
         {
             k: _text(job.record[k])

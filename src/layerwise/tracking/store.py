@@ -6,19 +6,36 @@ a time and a second importer finds every job "unchanged" instead of duplicating 
 SQLite store the lock file sits next to the database (``mlflow.db.lock``), so every importer of the
 same database shares it whatever its results_root; for a server it lives under
 ``results_root/tracking/``.
+
+Several checkouts may share one store (a team server, or one SQLite file). Each results folder has
+its own *run set*: a random id created once in ``results_root/tracking/run_set.json`` and put on
+every run it imports (tag ``layerwise.run_set``). An import only ever looks at, replaces or deletes
+runs of its own run set, so checkouts never touch each other's runs; re-importing the same folder
+stays idempotent. The artifacts of a SQLite store live next to the database file
+(``<db folder>/mlartifacts/<experiment>``), never inside one checkout's results.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from layerwise import files
+
 SQLITE_PREFIX = "sqlite:///"
+
+
+class TrackingError(RuntimeError):
+    """An import into the tracking store failed; the message is one line naming the URI."""
 
 
 class TrackingServerUnreachable(ConnectionError):
@@ -54,6 +71,31 @@ def lock_path(tracking_uri: str, results_root: Path) -> Path:
     if db is not None:
         return db.with_name(db.name + ".lock")
     return Path(results_root).resolve() / "tracking" / "mlflow-import.lock"
+
+
+def run_set(results_root: Path) -> dict:
+    """This results folder's run set ``{"id", "results_root", "host"}``, created on first use.
+
+    Call it while holding the import lock: two importers of one folder then agree on the id.
+    """
+    path = Path(results_root).resolve() / "tracking" / "run_set.json"
+    if path.is_file():
+        found = json.loads(path.read_text())
+        if isinstance(found, dict) and found.get("id"):
+            return found
+    made = {
+        "id": uuid.uuid4().hex,
+        "results_root": str(Path(results_root).resolve()),
+        "host": socket.gethostname(),
+    }
+    files.write_json(path, made)
+    return made
+
+
+def artifact_root(tracking_uri: str) -> Path | None:
+    """Where a SQLite store keeps artifacts: ``<db folder>/mlartifacts``; None for a server."""
+    db = sqlite_path(tracking_uri)
+    return None if db is None else db.parent / "mlartifacts"
 
 
 @contextlib.contextmanager
@@ -92,8 +134,18 @@ def check_reachable(tracking_uri: str, timeout_s: float = 5.0) -> None:
         return
     except (urllib.error.URLError, OSError) as err:
         raise TrackingServerUnreachable(
-            f"MLflow tracking server {tracking_uri} is unreachable ({err}). Start one with "
-            f"`mlflow server --backend-store-uri sqlite:///results/mlflow.db --host 0.0.0.0 "
-            f"--port 5000`, fix the tracking URI, or unset MLFLOW_TRACKING_URI to use the local "
-            f"SQLite store results/mlflow.db."
+            f"MLflow tracking server {tracking_uri} is unreachable ({err}). "
+            f"{start_hint(tracking_uri)}"
         ) from err
+
+
+def start_hint(tracking_uri: str) -> str:
+    """What to do about an unreachable server: start one on the URI's own host and port."""
+    parts = urllib.parse.urlsplit(tracking_uri)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname or "127.0.0.1"
+    return (
+        f"Start it (on {host}: `mlflow server --backend-store-uri sqlite:///mlflow.db "
+        f"--host {host} --port {port}`), fix the tracking URI, or unset MLFLOW_TRACKING_URI "
+        f"to use the local SQLite store results/mlflow.db."
+    )
