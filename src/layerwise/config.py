@@ -145,6 +145,12 @@ def _check_cross_references(cfg: dict) -> None:
             f"add them under data.datasets (with n_train/n_valid/n_test) "
             f"or remove them from the grid"
         )
+    unknown = [d for d in cfg["data"]["baselines"]["datasets"] or [] if d not in generated]
+    if unknown:
+        raise ConfigError(
+            f"data.baselines.datasets lists {unknown} but data.datasets does not define them; "
+            f"add them under data.datasets or remove them from data.baselines.datasets"
+        )
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> dict:

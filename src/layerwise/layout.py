@@ -29,6 +29,9 @@ CONFIG = "config.yaml"  # the config slice the job ran with
 WEIGHTS = "weights"  # folder: {member_id}.pt, best-epoch parameters of each member
 STACK = "stack.pt"  # pretraining: the stacks of every seed
 FILTERS = "filters.npz"  # pretraining: first-layer weights, for the report
+BASELINES = "baselines.json"  # data: baseline classifiers' test errors (data/job.py)
+PREDICTIONS = "predictions.npz"  # fine-tuning: member_id -> (n_test,) uint8 class, y_test
+PREDICTIONS_LABELS = "y_test"  # the key of the test labels in PREDICTIONS
 
 # Study-level tables.
 RESULTS_CSV = f"{RESULTS}/results.csv"
@@ -36,6 +39,7 @@ HISTORY_CSV = f"{RESULTS}/history.csv"
 PROVENANCE = f"{RESULTS}/provenance.json"
 DROPOUT_SUMMARY = f"{RESULTS}/dropout_study/summary.csv"
 IMPORTED = f"{RESULTS}/tracking/imported.json"
+CLAIMS_CSV = f"{RESULTS}/claims.csv"  # one row per claim of the lectures (report.claims)
 
 
 def job_dir(pattern: str, **wildcards) -> str:

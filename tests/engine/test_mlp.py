@@ -80,6 +80,15 @@ def test_evaluation_is_deterministic_and_ignores_dropout():
     assert torch.equal(e1, e2) and torch.allclose(e1, wrong)
 
 
+def test_predict_is_the_argmax_in_batches_and_agrees_with_error_rate():
+    params = _params()
+    x, y = torch.rand(10, 8), torch.randint(0, 4, (10,))
+    pred = mlp.predict(params, x, batch_size=3)
+    assert pred.shape == (params[0][0].shape[0], 10)
+    assert torch.equal(pred, mlp.forward(params, x).argmax(-1))
+    assert torch.allclose((pred != y).float().mean(1), mlp.error_rate(params, x, y))
+
+
 def test_max_norm_bounds_every_column_per_member():
     W = torch.randn(3, 50, 20) * 3
     W[2] *= 1e-3  # already inside the bound: unchanged

@@ -169,6 +169,13 @@ def test_short_job_on_an_mnist_sample_learns_far_below_chance(mnist_dir, tmp_pat
     assert record["kind"] == "dropout_study" and record["job_id"] == "dropout_study/relu"
     hist = pd.read_csv(out / "history.csv")
     assert set(hist["member_id"]) == set(table["member_id"])
+    # predictions.npz: one uint8 class per test image and member, consistent with test_error
+    with np.load(out / "predictions.npz") as pred:
+        y = pred["y_test"]
+        assert y.dtype == np.uint8 and y.shape == (500,)
+        for mid, err in zip(table["member_id"], table["test_error"], strict=True):
+            assert pred[mid].dtype == np.uint8 and pred[mid].shape == (500,)
+            assert np.isclose((pred[mid] != y).mean(), err)
     # max-norm reached the engine for that member only: its hidden columns obey ||w|| <= c
     norms = {}
     for mid, variant in zip(table["member_id"], table["variant"], strict=True):

@@ -14,7 +14,7 @@ from snakemake.exceptions import WorkflowError
 
 from layerwise import layout as L
 from layerwise.config import ConfigError, apply_overrides, validate_config
-from layerwise.data.job import dataset_slice
+from layerwise.data.job import baselines_datasets, baselines_slice, dataset_slice
 from layerwise.studies import grid as G
 from layerwise.studies.jobs import RunSettings, job_slice
 
@@ -45,8 +45,11 @@ RUN = RunSettings.from_config(CFG)
 PRETRAIN_JOBS = {job.path: job for job in G.pretrain_jobs(CFG)}
 FINETUNE_JOBS = {job.path: job for job in G.finetune_jobs(CFG)}
 DATASETS = sorted(CFG["data"]["datasets"])
+BASELINE_DATASETS = baselines_datasets(CFG)  # [] when data.baselines.enabled is false
 # what the study trained with: the provenance of results.csv (report/tracking/resources excluded)
 STUDY_CONFIG = {k: v for k, v in CFG.items() if k not in ("report", "tracking", "resources")}
+# the baselines are not what the study trained with: changing them reruns only the baselines rule
+STUDY_CONFIG["data"] = {k: v for k, v in CFG["data"].items() if k != "baselines"}
 TRACKING_URI = None
 if CFG["tracking"]["enabled"]:
     from layerwise.tracking.store import resolve_tracking_uri
@@ -91,6 +94,14 @@ def data_slice(w):
     return dataset_slice(CFG, w.dataset)
 
 
+def baselines_params(w):
+    return baselines_slice(CFG, w.dataset)
+
+
+def baselines_files():
+    return [result(L.DATA, L.BASELINES, dataset=d) for d in BASELINE_DATASETS]
+
+
 def pretrain_job(w):
     return PRETRAIN_JOBS[L.job_id(L.PRETRAIN, dataset=w.dataset, method=w.method, pid=w.pid)]
 
@@ -118,4 +129,5 @@ def all_targets():
     if CFG["tracking"]["enabled"]:
         targets.append(L.IMPORTED)
     targets += [result(L.DATA, "card.json", dataset=d) for d in DATASETS]
+    targets += baselines_files()
     return targets + [t for study in STUDY_TARGETS for t in study["targets"]]

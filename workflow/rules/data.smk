@@ -21,3 +21,22 @@ rule dataset:
         **slurm_resources("data"),
     script:
         "../scripts/build_dataset.py"
+
+
+# Baseline classifiers of one data set (RBF SVM, logistic regression; layerwise.data.baselines):
+# is the regenerated set as hard as the 2007 original? Cached like the data; one thread.
+# params: the data set's `data.baselines` slice (layerwise.data.job.baselines_slice).
+rule baselines:
+    input:
+        data=result(L.DATA, "data.npz"),
+    output:
+        result(L.DATA, L.BASELINES),
+    log:
+        "results/logs/baselines/{dataset}.log",
+    params:
+        baselines=baselines_params,
+    threads: 1
+    resources:
+        **{**slurm_resources("data"), "cpus_per_task": 1},
+    script:
+        "../scripts/baselines.py"

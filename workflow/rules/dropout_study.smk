@@ -34,6 +34,7 @@ rule dropout_study:
         history=result(L.DROPOUT, L.HISTORY),
         record=result(L.DROPOUT, L.RECORD),
         config=result(L.DROPOUT, L.CONFIG),
+        predictions=result(L.DROPOUT, L.PREDICTIONS),
         weights=directory(result(L.DROPOUT, L.WEIGHTS)),
     log:
         "results/logs/dropout_study/{activation}.log",

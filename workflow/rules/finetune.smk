@@ -12,6 +12,7 @@ rule finetune:
         history=result(L.FINETUNE, L.HISTORY),
         record=result(L.FINETUNE, L.RECORD),
         config=result(L.FINETUNE, L.CONFIG),
+        predictions=result(L.FINETUNE, L.PREDICTIONS),
         weights=directory(result(L.FINETUNE, L.WEIGHTS)),
     log:
         "results/logs/finetune/{dataset}/d{depth}/{group}.log",

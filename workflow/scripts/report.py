@@ -12,6 +12,7 @@ build_report(
     history_csv=Path(snakemake.input.history),
     data_dir=Path(snakemake.input.cards[0]).parent.parent,
     filter_files=[Path(p) for p in snakemake.input.filters],
+    baselines_files=[Path(p) for p in snakemake.input.baselines],
     provenance_json=Path(snakemake.input.provenance),
     reference_csv=Path(ref) if ref else None,
     out_html=Path(snakemake.output.html),
@@ -19,4 +20,6 @@ build_report(
     figures_dir=Path(snakemake.output.figures),
     studies={name: [Path(p) for p in paths] for name, paths in snakemake.params.studies.items()},
     tracking_uri=snakemake.params.tracking_uri,
+    prediction_files=[Path(p) for p in snakemake.input.predictions],
+    claims_csv=Path(snakemake.output.claims),
 )

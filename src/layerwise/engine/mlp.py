@@ -80,6 +80,18 @@ def error_rate(
 
 
 @torch.no_grad()
+def predict(
+    params: Params, x: torch.Tensor, activation: str = "sigmoid", batch_size: int = 1000
+) -> torch.Tensor:
+    """(K, N) predicted class (argmax of the logits) of every member on shared x (N, n_in)."""
+    out = [forward(params, x[i : i + batch_size], activation).argmax(-1)
+           for i in range(0, x.shape[0], batch_size)]  # fmt: skip
+    if not out:
+        return torch.zeros((params[0][0].shape[0], 0), dtype=torch.int64, device=x.device)
+    return torch.cat(out, dim=1)
+
+
+@torch.no_grad()
 def apply_max_norm(W: torch.Tensor, max_norm: torch.Tensor) -> None:
     """In place: scale columns of W (K, n_in, n_out) to L2 norm <= max_norm (K,) (inf = off)."""
     norms = W.norm(dim=1, keepdim=True)  # (K, 1, n_out)

@@ -14,6 +14,7 @@ import pandas as pd
 import yaml
 
 from layerwise.report import figures, images
+from layerwise.report.baselines_section import baselines_section
 from layerwise.report.cells import CellLookup
 from layerwise.report.compare import compare_tables
 from layerwise.report.deep_autoencoder_section import autoencoder_section
@@ -39,6 +40,7 @@ class ReportContext:
     data_dir: Path
     filter_files: list[Path]
     grad_epochs: int = 5
+    baselines: pd.DataFrame | None = None  # baselines_section.compare_baselines(...)
 
 
 def summary_section(ctx: ReportContext) -> Section:
@@ -78,6 +80,11 @@ def published_section(ctx: ReportContext) -> Section:
     return Section("published", "Ours versus published",
                    [paragraph(head, "headline"), *([scatter] if scatter else []),
                     *compare_tables(ctx.compared)])  # fmt: skip
+
+
+def data_section(ctx: ReportContext) -> Section | None:
+    """Baseline classifiers of the data sets beside the published ones (None: not computed)."""
+    return baselines_section(ctx.baselines)
 
 
 def figures_section(ctx: ReportContext) -> Section:
@@ -140,7 +147,8 @@ def provenance_section(ctx: ReportContext) -> Section:
     return Section("provenance", "Provenance", blocks)
 
 
-SECTIONS = [summary_section, tables_section, published_section, figures_section, provenance_section]
+SECTIONS = [summary_section, tables_section, published_section, data_section, figures_section,
+            provenance_section]  # fmt: skip
 
 
 #: Study name (layerwise.studies) -> its section, built from the files the report rule lists.

@@ -28,6 +28,7 @@ from layerwise.studies.jobs import (
     job_slice,
     setup_device,
     write_population,
+    write_predictions,
     write_slice,
     write_table,
 )
@@ -136,7 +137,9 @@ def run_finetune_job(
     )
     res = finetune(init, ds, settings, device=device, log=log)
     out_dir = Path(out_dir)
-    write_population(out_dir, [m.member_id for m in job.members], res)
+    ids = [m.member_id for m in job.members]
+    write_population(out_dir, ids, res)
+    write_predictions(out_dir, ids, res, ds.x_test, ds.y_test, job.budget.activation)
     info = PopulationInfo(run.study, job.dataset, job.depth, job.path, job.n_hidden,
                           job.budget.activation, len(ds.y_train), len(ds.y_valid),
                           len(ds.y_test))  # fmt: skip

@@ -61,6 +61,7 @@ from layerwise.studies.jobs import (
     job_slice,
     setup_device,
     write_population,
+    write_predictions,
     write_slice,
     write_table,
 )
@@ -199,7 +200,9 @@ def run_dropout_job(
                           n["train"], n["valid"], n["test"])  # fmt: skip
     table = member_rows(info, job.members, res.summary, clock.seconds(), extra=("variant",))
     table["selected"] = select_best(table, SELECTION_KEYS)
-    write_population(out_dir, [m.member_id for m in job.members], res)
+    ids = [m.member_id for m in job.members]
+    write_population(out_dir, ids, res)
+    write_predictions(out_dir, ids, res, data["x_test"], data["y_test"], job.activation)
     write_table(out_dir / layout.MEMBERS, table)
     slice_ = job_slice(run, job=job)
     write_slice(out_dir, slice_)

@@ -13,12 +13,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import yaml
 
 from layerwise import files, layout, provenance
 from layerwise.config import config_hash
 from layerwise.device import choose_device, configure_precision
+from layerwise.engine import mlp
+from layerwise.layout import PREDICTIONS_LABELS
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,23 @@ def write_population(out_dir: Path, member_ids: list[str], result) -> None:
     hist = result.history.copy()
     hist.insert(0, "member_id", [member_ids[int(k)] for k in hist.pop("member")])
     files.write_with(out_dir / layout.HISTORY, lambda p: hist.to_csv(p, index=False))
+
+
+def write_predictions(
+    out_dir: Path, member_ids: list[str], result, x_test, y_test, activation: str
+) -> None:
+    """predictions.npz: member_id -> (n_test,) uint8 predicted class of the best-epoch
+    parameters, plus ``y_test`` once (docs/claims.md: what the paired tests read)."""
+    params = result.best_params
+    device = params[0][0].device
+    x = np.asarray(x_test)
+    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+    pred = mlp.predict(params, torch.as_tensor(x, device=device), activation).cpu().numpy()
+    if pred.size and pred.max() > 255:
+        raise ValueError(f"predictions.npz stores uint8 classes; got class {pred.max()}")
+    arrays = {mid: pred[k].astype(np.uint8) for k, mid in enumerate(member_ids)}
+    arrays[PREDICTIONS_LABELS] = np.asarray(y_test).astype(np.uint8)
+    files.write_with(Path(out_dir) / layout.PREDICTIONS, lambda p: np.savez_compressed(p, **arrays))
 
 
 def write_table(path: Path, table) -> None:
