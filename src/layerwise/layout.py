@@ -98,21 +98,9 @@ SELECTED = "selected"
 RESULTS_COLUMNS = (*MEMBER_COLUMNS, SELECTED)
 
 #: Columns the collecting step and the report cannot do without (the rest may be absent).
-REQUIRED_COLUMNS = (
-    "dataset",
-    "depth",
-    "pretraining",
-    "dropout",
-    "seed",
-    "candidate",
-    "member_id",
-    "job_id",
-    "pretrain_id",
-    "train_error",
-    "valid_error",
-    "test_error",
-    "n_test",
-    "diverged",
-)
+_REQUIRED = {"dataset", "depth", "pretraining", "dropout", "seed", "candidate", "member_id",
+             "job_id", "pretrain_id", "train_error", "valid_error", "test_error", "n_test",
+             "diverged"}  # fmt: skip
+REQUIRED_COLUMNS = tuple(c for c in MEMBER_COLUMNS if c in _REQUIRED)
 #: Columns of history.csv that identify a member's curve in the study-wide history.
 HISTORY_KEYS = ("member_id", "dataset", "depth", "pretraining", "dropout", "seed", "candidate")

@@ -100,6 +100,9 @@ def test_shallow_profile_and_missing_predictions_are_not_tested(tmp_path):
     none = judge_claims(results, [], n_boot=200)[0]
     assert set(none["verdict"]) == {NOT_TESTED}
     assert (none["note"] != "").all()
+    # a run where every member diverged (nothing selected): every claim untested, no crash
+    diverged = results.assign(selected=False, diverged=True)
+    assert set(judge_claims(diverged, paths, n_boot=200)[0]["verdict"]) == {NOT_TESTED}
 
 
 @pytest.mark.parametrize("figures", [{"error_vs_depth"}, set()])

@@ -61,6 +61,19 @@ def reconstruction_loss(a: torch.Tensor, x: torch.Tensor, loss: str) -> torch.Te
     return per.sum(-1).mean(-1)
 
 
+def _backward(x, x_in, W, b, b_vis, W_dec, loss: str):
+    """Forward pass and the backward pass down to the encoder: loss (K,), code y (K, B, n_h),
+    dL/da at the output pre-activation (K, B, n_in), dL/ds at the encoder's (K, B, n_h)."""
+    B = x.shape[1]
+    y, a = forward(x_in, W, b, b_vis, W_dec)
+    L = reconstruction_loss(a, x, loss)
+    z = torch.sigmoid(a) if loss == "cross-entropy" else a
+    da = (z - x) / B if loss == "cross-entropy" else 2.0 * (z - x) / B  # dL/da (K, B, n_in)
+    Wd = W.transpose(1, 2) if W_dec is None else W_dec
+    ds = torch.bmm(da, Wd.transpose(1, 2)) * y * (1.0 - y)  # through the encoder sigmoid
+    return L, y, da, ds
+
+
 def loss_and_grads(
     x: torch.Tensor,
     x_in: torch.Tensor,
@@ -71,14 +84,7 @@ def loss_and_grads(
     loss: str = "cross-entropy",
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Loss (K,) and gradients [dW, db, db_vis(, dW_dec)] for clean x and (corrupted) input x_in."""
-    B = x.shape[1]
-    y, a = forward(x_in, W, b, b_vis, W_dec)
-    L = reconstruction_loss(a, x, loss)
-    z = torch.sigmoid(a) if loss == "cross-entropy" else a
-    da = (z - x) / B if loss == "cross-entropy" else 2.0 * (z - x) / B  # dL/da (K, B, n_in)
-    Wd = W.transpose(1, 2) if W_dec is None else W_dec
-    dy = torch.bmm(da, Wd.transpose(1, 2))  # (K, B, n_h)
-    ds = dy * y * (1.0 - y)  # through the encoder sigmoid
+    L, y, da, ds = _backward(x, x_in, W, b, b_vis, W_dec, loss)
     dW = torch.bmm(x_in.transpose(1, 2), ds)  # encoder part (K, n_in, n_h)
     dWd = torch.bmm(y.transpose(1, 2), da)  # decoder part (K, n_h, n_in)
     grads = [dW + dWd.transpose(1, 2) if W_dec is None else dW, ds.sum(1), da.sum(1)]
@@ -108,13 +114,7 @@ def sgd_update(
     """
     W, b, b_vis = params[:3]
     W_dec = params[3] if len(params) > 3 else None
-    B = x.shape[1]
-    y, a = forward(x_in, W, b, b_vis, W_dec)
-    L = reconstruction_loss(a, x, loss)
-    z = torch.sigmoid(a) if loss == "cross-entropy" else a
-    da = (z - x) / B if loss == "cross-entropy" else 2.0 * (z - x) / B  # dL/da (K, B, n_in)
-    Wd = W.transpose(1, 2) if W_dec is None else W_dec
-    ds = torch.bmm(da, Wd.transpose(1, 2)) * y * (1.0 - y)  # dL/d(encoder pre-activation)
+    L, y, da, ds = _backward(x, x_in, W, b, b_vis, W_dec, loss)
     neg = -lr.view(-1, 1, 1)
     mom = None if momentum is None else momentum.view(-1, 1, 1)
     decay = None if weight_decay is None else (lr * weight_decay).view(-1, 1, 1)

@@ -126,7 +126,7 @@ class Members:
         sel = results[results["selected"].astype(bool) & ~results["diverged"].astype(bool)]
         sel = sel[np.isfinite(sel["test_error"].astype(float))]
         keys = zip(sel["job_id"], sel["member_id"], strict=True)
-        sel = sel[[k in correct for k in keys]].copy()
+        sel = sel[np.array([k in correct for k in keys], dtype=bool)].copy()  # empty-safe mask
         sel["depth"] = sel["depth"].astype(int)
         sel["dropout"] = sel["dropout"].astype(bool)
         self.table, self.correct = sel, correct

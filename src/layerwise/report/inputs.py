@@ -13,26 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from layerwise import layout
 from layerwise.metrics import failed_rows
 from layerwise.report.errors import ReportError
 
-#: Columns of results.csv the report reads (the full contract has more; extra columns are ignored).
-RESULTS_COLUMNS = (
-    "dataset",
-    "depth",
-    "pretraining",
-    "dropout",
-    "seed",
-    "candidate",
-    "member_id",
-    "pretrain_id",
-    "train_error",
-    "valid_error",
-    "test_error",
-    "n_test",
-    "diverged",
-    "selected",
-)
+#: Columns of results.csv the report reads (layerwise.layout; extra columns are ignored).
+RESULTS_COLUMNS = (*layout.REQUIRED_COLUMNS, layout.SELECTED)
 #: Columns of history.csv the report needs; grad_norm_l* and train_error are optional.
 HISTORY_COLUMNS = ("member_id", "epoch", "valid_error")
 BOOL_COLUMNS = ("dropout", "diverged", "selected")
