@@ -170,12 +170,15 @@ def test_smoke_study_runs_every_job_through_slurm(slurm_cluster, tmp_path, mnist
 
 def _assert_results_complete(path: Path) -> None:
     """Every (dataset, depth, pretraining, dropout, seed) cell of the smoke grid has candidates,
-    exactly one of them selected, and a test error in [0, 1]."""
+    exactly one of them selected unless every one failed (diverged, blew up or stayed at chance:
+    the toy rectangles nets often do), and a test error in [0, 1]."""
     grid = yaml.safe_load(SMOKE.read_text())["grid"]
     table = pd.read_csv(path)
     keys = ["dataset", "depth", "pretraining", "dropout", "seed"]
     cells = Counter(map(tuple, table.loc[table["selected"].astype(bool), keys].values.tolist()))
-    expected = {
+    failed = table["fail_reason"].notna() & (table["fail_reason"].astype(str) != "")
+    all_failed = {k for k, g in failed.groupby([table[c] for c in keys]) if g.all()}
+    planned = {
         (d, depth, p, do, s)
         for d in grid["datasets"]
         for depth in grid["depths"]
@@ -183,7 +186,8 @@ def _assert_results_complete(path: Path) -> None:
         for do in grid["dropout"]
         for s in grid["seeds"]
     }
-    assert set(cells) == expected
+    assert set(map(tuple, table[keys].values.tolist())) == planned  # every cell has candidates
+    assert set(cells) == planned - all_failed
     assert set(cells.values()) == {1}
     converged = ~table["diverged"].astype(bool)
     assert table.loc[converged, "test_error"].between(0, 1).all()
