@@ -9,13 +9,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +18,8 @@ import pytest
 pytest.importorskip("mlflow")
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import ViewType  # noqa: E402
+from mlflow_server import free_port  # noqa: E402
+from mlflow_server import mlflow_server as running_server  # noqa: E402
 
 from layerwise.tracking import (  # noqa: E402
     TrackingServerUnreachable,
@@ -321,45 +317,10 @@ def test_concurrent_imports_never_duplicate(tree, tmp_path):
     _assert_one_run_per_job_and_member(MlflowClient(tracking_uri=uri))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def mlflow_server(tmp_path):
-    port = _free_port()
-    exe = Path(sys.executable).parent / "mlflow"
-    cmd = [
-        str(exe), "server", "--backend-store-uri", f"sqlite:///{tmp_path}/server.db",
-        "--artifacts-destination", str(tmp_path / "server-artifacts"),
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
-    log = open(tmp_path / "server.log", "wb")
-    # Own process group: the server's workers are stopped with it, by its PID, in teardown.
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # fmt: skip
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(uri + "/health", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "mlflow server did not start within 120 s"
-                time.sleep(0.5)
+    with running_server(tmp_path, free_port()) as (uri, _):
         yield uri
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 def test_import_into_a_real_mlflow_server(tree, mlflow_server, tmp_path):
@@ -379,7 +340,7 @@ def test_import_into_a_real_mlflow_server(tree, mlflow_server, tmp_path):
 
 def test_unreachable_server_gives_a_clear_error_quickly(tree):
     root, results_csv = tree
-    uri = f"http://127.0.0.1:{_free_port()}"
+    uri = f"http://127.0.0.1:{free_port()}"
     start = time.monotonic()
     with pytest.raises(TrackingServerUnreachable) as err:
         _import(root, results_csv, uri)

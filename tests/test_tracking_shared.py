@@ -9,14 +9,8 @@ The results trees are the fabricated ones of test_tracking.py.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -25,12 +19,14 @@ import pytest
 pytest.importorskip("mlflow")
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import ViewType  # noqa: E402
+from mlflow_server import free_port as _free_port  # noqa: E402
+from mlflow_server import mlflow_server  # noqa: E402
+from mlflow_server import stop as _stop  # noqa: E402
 from test_tracking import (  # noqa: E402
     FT1,
     STUDY,
     _active_runs,
     _assert_one_run_per_job_and_member,
-    _free_port,
     _import,
     make_results_tree,
 )
@@ -45,43 +41,6 @@ RUNS_PER_TREE = 3 + 7  # 3 parent runs (jobs), 7 child runs (members)
 def _offline(monkeypatch):
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-
-
-@contextlib.contextmanager
-def mlflow_server(folder: Path, port: int):
-    """A real ``mlflow server`` on 127.0.0.1:port over folder/server.db; yields (uri, process)."""
-    exe = Path(sys.executable).parent / "mlflow"
-    cmd = [
-        str(exe), "server", "--backend-store-uri", f"sqlite:///{folder}/server.db",
-        "--artifacts-destination", str(folder / "server-artifacts"),
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
-    log = open(folder / f"server-{port}.log", "ab")
-    proc = subprocess.Popen(cmd, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # fmt: skip
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (folder / f"server-{port}.log").read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(uri + "/health", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "mlflow server did not start within 120 s"
-                time.sleep(0.5)
-        yield uri, proc
-    finally:
-        _stop(proc)
-        log.close()
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Kill the server's process group (its own session, started above) by its PID."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
 
 
 def _trees(tmp_path: Path) -> dict[str, tuple[Path, Path]]:
