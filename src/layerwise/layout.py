@@ -42,11 +42,6 @@ IMPORTED = f"{RESULTS}/tracking/imported.json"
 CLAIMS_CSV = f"{RESULTS}/claims.csv"  # one row per claim of the lectures (report.claims)
 
 
-def job_dir(pattern: str, **wildcards) -> str:
-    """``results/<pattern filled in>``, e.g. ``job_dir(FINETUNE, dataset=..., depth=1, ...)``."""
-    return f"{RESULTS}/{pattern.format(**wildcards)}"
-
-
 def job_id(pattern: str, **wildcards) -> str:
     """The job id (path below results/) of a job directory pattern."""
     return pattern.format(**wildcards)
@@ -94,8 +89,7 @@ MEMBER_COLUMNS = (
     "fail_reason",  # "" | "non-finite" | "blow-up" | "chance" (engine.finetune_state.Tracker)
     "wall_time_s",
 )
-SELECTED = "selected"
-RESULTS_COLUMNS = (*MEMBER_COLUMNS, SELECTED)
+SELECTED = "selected"  # results.csv = MEMBER_COLUMNS + SELECTED
 
 #: Columns the collecting step and the report cannot do without (the rest may be absent).
 _REQUIRED = {"dataset", "depth", "pretraining", "dropout", "seed", "candidate", "member_id",
