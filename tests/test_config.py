@@ -1,6 +1,7 @@
 """Config validation: every profile is valid; typos, wrong types and out-of-range values are refused
 with a message naming the key and the legal values; defaults are filled in."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,17 @@ def test_unknown_dataset_name_and_grid_outside_data(smoke):
     del bad["data"]["datasets"]["mnist-rot"]
     with pytest.raises(ConfigError, match=r"grid.datasets lists \['mnist-rot'\]"):
         validate_config(bad)
+
+
+def test_halving_rungs_must_lie_below_max_epochs_and_the_advice_works(smoke):
+    bad = deep_merge(smoke, {"finetune": {"max_epochs": 30, "halving": {"rungs": [5, 40]}}})
+    with pytest.raises(ConfigError, match=r"finetune.halving.rungs \[5, 40\] must be") as exc:
+        validate_config(bad)
+    advice = re.search(r"rungs: (\[\d+, \d+\])", str(exc.value)).group(1)  # what it suggests
+    fixed = deep_merge(smoke, {"finetune": {"max_epochs": 30, "halving": {"rungs": eval(advice)}}})
+    assert validate_config(fixed)["finetune"]["halving"] == {"eta": 3, "rungs": [3, 10]}
+    with pytest.raises(ConfigError, match=r"finetune\.halving\.eta"):
+        validate_config(deep_merge(smoke, {"finetune": {"halving": {"rungs": [1], "eta": 1}}}))
 
 
 def test_validation_does_not_mutate_input(smoke):

@@ -151,6 +151,14 @@ def _check_cross_references(cfg: dict) -> None:
             f"data.baselines.datasets lists {unknown} but data.datasets does not define them; "
             f"add them under data.datasets or remove them from data.baselines.datasets"
         )
+    halving, max_epochs = cfg["finetune"]["halving"], cfg["finetune"]["max_epochs"]
+    rungs = (halving or {}).get("rungs", [])
+    if rungs != sorted(rungs) or (rungs and rungs[-1] >= max_epochs):
+        raise ConfigError(
+            f"finetune.halving.rungs {rungs} must be increasing epochs below finetune.max_epochs "
+            f"({max_epochs}); e.g. rungs: [{max(1, max_epochs // 9)}, {max(1, max_epochs // 3)}]"
+            f", or halving: null for the full search"
+        )
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> dict:

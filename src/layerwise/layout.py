@@ -86,6 +86,7 @@ MEMBER_COLUMNS = (
     "test_ci95",
     "diverged",
     "diverged_epoch",
+    "pruned_epoch",  # epoch at which successive halving stopped the member (NaN: it did not)
     "fail_reason",  # "" | "non-finite" | "blow-up" | "chance" (engine.finetune_state.Tracker)
     "wall_time_s",
 )

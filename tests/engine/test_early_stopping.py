@@ -37,3 +37,40 @@ def test_no_member_stops_before_min_epochs():
     assert run(flat, patience=1)[0] == 2  # epoch 1 sets the best, epoch 2 exhausts patience
     assert run(flat, patience=1, min_epochs=5)[0] == 5
     assert run(flat, patience=1, min_epochs=5)[1] == 1  # the best stays the first epoch
+
+
+def _racing(best_valid, active=None, diverged=None):
+    k = len(best_valid)
+    tr = Tracker.start([torch.zeros(k, 2)], k, "cpu")
+    tr.best_valid = torch.tensor(best_valid)
+    if active is not None:
+        tr.active = torch.tensor(active)
+    if diverged is not None:
+        tr.diverged_epoch = torch.tensor(diverged)
+    return tr
+
+
+def test_prune_keeps_the_best_ceil_n_over_eta_of_each_group():
+    # group 0: members 0-3 (errors .3 .1 .2 .4) keeps ceil(4/3) = 2: members 1, 2;
+    # group 1: members 4-5, keeps 1 of 2: the tie goes to the lower index, 4
+    tr = _racing([0.3, 0.1, 0.2, 0.4, 0.5, 0.5])
+    assert tr.prune([0, 0, 0, 0, 1, 1], eta=3, epoch=7) == 3
+    assert tr.active.tolist() == [False, True, True, False, True, False]
+    assert tr.pruned_epoch.tolist() == [7, 0, 0, 7, 0, 7]
+    # the next rung races only the survivors: 1 of {1, 2}
+    assert tr.prune([0, 0, 0, 0, 1, 1], eta=3, epoch=9) == 1
+    assert tr.active.tolist() == [False, True, False, False, True, False]
+    assert tr.pruned_epoch.tolist() == [7, 0, 9, 7, 0, 7]
+
+
+def test_prune_skips_diverged_and_does_not_restamp_stopped_members():
+    # member 0 diverged (out of the race), member 1 stopped early with the best error: it keeps
+    # its place and stays stopped; member 2 loses to it and is pruned
+    tr = _racing([0.05, 0.1, 0.2], active=[False, False, True], diverged=[3, 0, 0])
+    assert tr.prune([0, 0, 0], eta=2, epoch=5) == 1
+    assert tr.pruned_epoch.tolist() == [0, 0, 5]
+    assert tr.active.tolist() == [False, False, False]
+    # a stopped member that loses the race is out of it, but not "pruned"
+    tr = _racing([0.3, 0.1], active=[False, True])
+    assert tr.prune([0, 0], eta=2, epoch=5) == 0
+    assert tr.pruned_epoch.tolist() == [0, 0] and tr.out_of_race.tolist() == [True, False]

@@ -5,6 +5,7 @@ import gzip
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -81,6 +82,7 @@ def test_result_tables_and_best_params(small):
         "diverged",
         "diverged_epoch",
         "blew_up",
+        "pruned_epoch",
         "at_chance",
     ]
     assert list(r.history.columns) == [
@@ -253,3 +255,44 @@ def test_invalid_settings_name_the_legal_range(small):
         finetune(_hidden([1]), small, _settings([1], max_norm=0.0), **QUIET)
     with pytest.raises(ValueError, match="does not fit"):
         finetune(_hidden([1, 2]), small, _settings([1]), **QUIET)
+
+
+def test_successive_halving_keeps_survivors_identical_to_the_full_search(small):
+    """Members differing only in lr compete per seed (groups): at rung 2, 1 of 3 stays; the
+    survivor's history equals its history in the full search, the pruned ones' are its prefix,
+    and the survivor is the best-so-far of its group at the rung (the full search's own ranking).
+    """
+    seeds, lrs = [1, 1, 1, 2, 2, 2], [0.05, 0.5, 2.0] * 2
+    base = dict(lr=lrs, max_epochs=6, patience=6)
+    full = finetune(_hidden(seeds), small, _settings(seeds, **base), **QUIET)
+    halved = finetune(
+        _hidden(seeds),
+        small,
+        _settings(
+            seeds, **base, halving_rungs=(2,), halving_eta=3, halving_groups=[0] * 3 + [1] * 3
+        ),
+        **QUIET,
+    )
+    pruned = halved.summary.pruned_epoch.to_numpy()
+    assert np.isnan(pruned).sum() == 2 and (pruned[~np.isnan(pruned)] == 2).all()
+    cols = ["member", "epoch", "train_loss", "valid_error"]
+    for m in range(6):
+        ours = halved.history[halved.history.member == m][cols].reset_index(drop=True)
+        theirs = full.history[full.history.member == m][cols].reset_index(drop=True)
+        pd.testing.assert_frame_equal(ours, theirs.iloc[: len(ours)])
+        assert len(ours) == (2 if pruned[m] == 2 else len(theirs))
+    for group in (range(0, 3), range(3, 6)):
+        at_rung = full.history[full.history.epoch <= 2].groupby("member").valid_error.min()
+        ranked = sorted(group, key=lambda m: (at_rung[m], m))
+        assert np.isnan(pruned[ranked[0]]) and not np.isnan(pruned[ranked[1:]]).any()
+        survivor = ranked[0]
+        for col in ("best_epoch", "valid_error", "test_error"):
+            assert halved.summary[col][survivor] == full.summary[col][survivor]
+
+
+def test_halving_settings_are_checked(small):
+    with pytest.raises(ValueError, match="halving_rungs must be increasing"):
+        finetune(_hidden([1]), small, _settings([1], halving_rungs=(3, 2)), **QUIET)
+    with pytest.raises(ValueError, match="halving_groups: need one group per member"):
+        finetune(_hidden([1, 2]), small, _settings([1, 2], halving_rungs=(1,),
+                                                   halving_groups=[0]), **QUIET)  # fmt: skip

@@ -7,6 +7,7 @@ import pytest
 
 from layerwise.config import deep_merge, load_config
 from layerwise.studies.grid import finetune_jobs, pretrain_candidates, pretrain_jobs, scaled_epochs
+from layerwise.studies.members import finetune_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,6 +84,30 @@ def test_budgets_in_updates_scale_epochs_by_training_set_size(cfg):
     rbm = next(m for m in rect.members if m.pretraining == "rbm")
     assert rbm.pretrain_id.endswith("-e2-k1") and rbm.pretrain_settings["epochs"] == 3
     assert scaled_epochs(0, 300, 500) == 0 and scaled_epochs(4, 300, None) == 4
+
+
+def test_halving_rungs_scale_and_groups_are_the_selection_groups(cfg):
+    """Rungs count like max_epochs; a member races only the members of its selection group
+    (same method, dropout and seed: they differ only in the fine-tuning candidate)."""
+    cfg = deep_merge(cfg, {"finetune": {"budget_reference_n": 500, "halving": {"rungs": [2, 4]}}})
+    budgets = {j.dataset: j.budget for j in finetune_jobs(cfg)}
+    assert (
+        budgets["mnist-basic"].halving_rungs == (2, 4) and budgets["mnist-basic"].halving_eta == 3
+    )
+    assert budgets["rectangles"].halving_rungs == (3, 7)  # 300 examples: 500/300 x the epochs
+    job = finetune_jobs(cfg)[0]
+    settings = finetune_settings(job.members, job.budget, n_classes=10)
+    groups = {}
+    for m, g in zip(job.members, settings.halving_groups, strict=True):
+        groups.setdefault(g, set()).add((m.pretraining, m.dropout, m.seed))
+    assert all(len(v) == 1 for v in groups.values())  # one selection group per halving group
+    n_groups = (
+        len(cfg["grid"]["pretraining"]) * len(cfg["grid"]["dropout"]) * len(cfg["grid"]["seeds"])
+    )
+    assert len(groups) == n_groups
+    assert len(job.members) == n_groups * len(cfg["finetune"]["lr"])
+    off = finetune_jobs(deep_merge(cfg, {"finetune": {"halving": None}}))[0]
+    assert finetune_settings(off.members, off.budget, n_classes=10).halving_groups is None
 
 
 def test_momentum_candidates_and_the_dropout_recipe(cfg):

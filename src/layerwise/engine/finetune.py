@@ -19,6 +19,10 @@ p_drop_hidden, max_norm. Choices (documented here, parameters where it matters):
     `min_epochs`); its best-epoch parameters (any strictly lower error) are kept; a stopped
     member is frozen, the loop ends when all members stopped or after max_epochs (state:
     layerwise.engine.finetune_state);
+  * successive halving (optional, `halving_rungs`): after each rung epoch, within each group of
+    `halving_groups` only the best ceil(n / halving_eta) members by validation error so far stay
+    in the race; the others stop there (summary: pruned_epoch). Compaction changes no member's
+    numbers, so a member that survives trains exactly as it would in the full search;
   * divergence (NaN/inf loss or parameters, checked once per epoch): the member is frozen at its
     best-so-far parameters and reported with the epoch; if that was epoch 1, its errors are NaN;
   * the summary's train/valid/test errors are clean evaluations of the best parameters.
@@ -68,6 +72,12 @@ class FinetuneSettings:
     # "float32" | "bf16" | "tf32" | "auto": dtype of the step's weight products (device.py); None
     # follows the process-wide mode (layerwise.device.configure_precision, set by the job)
     precision: str | None = None
+    # successive halving: after each epoch listed in halving_rungs, keep the best
+    # ceil(n / halving_eta) of each group's members in the race (Tracker.prune); halving_groups[m]
+    # is member m's group (the members that compete for one selection; None = all one group)
+    halving_rungs: tuple[int, ...] = ()
+    halving_eta: int = 3
+    halving_groups: list[int] | None = None
 
     _RANGES = {
         "lr": (0.0, np.inf, False),
@@ -116,6 +126,17 @@ class FinetuneSettings:
             raise ValueError(f"n_classes must be >= 2, got {self.n_classes}")
         if self.precision is not None:
             resolve_precision(self.precision)
+        rungs = list(self.halving_rungs)
+        if rungs and (rungs != sorted(set(rungs)) or rungs[0] < 1 or self.halving_eta < 2):
+            raise ValueError(
+                f"halving_rungs must be increasing epochs >= 1 and halving_eta >= 2; got {rungs}, "
+                f"eta {self.halving_eta}"
+            )
+        if self.halving_groups is not None and len(self.halving_groups) != len(self.seeds):
+            raise ValueError(
+                f"halving_groups: need one group per member ({len(self.seeds)}), got "
+                f"{len(self.halving_groups)}"
+            )
 
     def subset(self, members: Sequence[int]) -> FinetuneSettings:
         """The settings of a subset of members (per-member fields sliced, everything else kept)."""
@@ -126,7 +147,10 @@ class FinetuneSettings:
                 pop.per_member(getattr(self, name), len(self.seeds), name, low=-np.inf, high=np.inf)
             ]
         }
-        return dataclasses.replace(self, seeds=[self.seeds[m] for m in members], **per)
+        groups = None if self.halving_groups is None else [self.halving_groups[m] for m in members]
+        return dataclasses.replace(
+            self, seeds=[self.seeds[m] for m in members], halving_groups=groups, **per
+        )
 
 
 @dataclass
@@ -135,7 +159,8 @@ class FinetuneResult:
     history: pd.DataFrame  # member, epoch, train_loss, train_error, valid_error, grad_norm_l1..
     summary: (
         pd.DataFrame
-    )  # member, best_epoch, epochs_run, train/valid/test_error, diverged(_epoch)
+    )  # member, best_epoch, epochs_run, train/valid/test_error, diverged(_epoch),
+    # blew_up, pruned_epoch, at_chance
 
 
 def _tensors(data, device: torch.device) -> dict[str, torch.Tensor]:
@@ -300,6 +325,10 @@ def finetune(
             min_epochs=settings.min_epochs, min_improvement=settings.min_improvement,
         )  # fmt: skip
         epochs_run += was_active
+        if epoch in settings.halving_rungs:
+            groups = settings.halving_groups or [0] * K
+            n = tr.prune(groups, settings.halving_eta, epoch)
+            log(f"finetune epoch {epoch}: successive halving stopped {n} members")
         cols = [loss, err, valid] + ([] if norms is None else list(norms))
         host = torch.stack(cols).cpu().numpy()  # one host sync per epoch: (3 + L, K)
         rows += [[m, epoch, *host[:, m]] for m in np.nonzero(was_active)[0]]

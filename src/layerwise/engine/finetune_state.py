@@ -8,7 +8,10 @@ own (layerwise.engine.finetune documents the rules):
     active flag and divergence epoch, and freezes stopped or diverged members at their
     best-so-far parameters;
   * `Members` keeps only the still-training members in the SGD step, so a stopped member costs
-    nothing, and writes their parameters back to the full (K, ...) tensors.
+    nothing, and writes their parameters back to the full (K, ...) tensors;
+  * `Tracker.prune` is successive halving (Jamieson & Talwalkar 2016; Li et al. 2018): at a rung,
+    within each group of members that compete for one selection, only the best 1/eta by
+    validation error so far stay in the race; the others still training stop there ("pruned").
 """
 
 from __future__ import annotations
@@ -122,10 +125,16 @@ class Tracker:
     clock_epoch: torch.Tensor | None = None  # epoch of the last patience restart
     loss_limit: float = math.inf  # a finite epoch loss above this is a blow-up (diverged)
     blew_up: torch.Tensor | None = None  # (K,) bool: diverged by a finite blow-up
+    pruned_epoch: torch.Tensor | None = None  # (K,) int64: rung that stopped the member, 0 = none
+    out_of_race: torch.Tensor | None = None  # (K,) bool: dropped at a rung (stopped or not)
 
     def __post_init__(self) -> None:
         if self.blew_up is None:
             self.blew_up = torch.zeros_like(self.active)
+        if self.pruned_epoch is None:
+            self.pruned_epoch = torch.zeros_like(self.best_epoch)
+        if self.out_of_race is None:
+            self.out_of_race = torch.zeros_like(self.active)
         if self.clock_valid is None:
             self.clock_valid = self.best_valid.clone()
         if self.clock_epoch is None:
@@ -178,11 +187,43 @@ class Tracker:
         self.clock_epoch = torch.where(clock, epoch, self.clock_epoch)
         self.active &= finite & ((epoch - self.clock_epoch < patience) | (epoch < min_epochs))
 
+    def prune(self, groups: Sequence[int], eta: int, epoch: int) -> int:
+        """Successive halving at rung ``epoch`` -> the number of members it stopped.
+
+        Within each group (``groups[m]``: the group of member m), the members still in the race
+        (not dropped at an earlier rung, not diverged) are ranked by their best validation error
+        so far, ties to the lower member index (as selection breaks them); the first
+        ceil(n / eta) stay in the race, the rest leave it. Those of them still training stop now
+        and record ``pruned_epoch``; those that had stopped already keep their own stopping
+        epoch. A kept member's best error is never above a dropped one's, and stays so (it only
+        falls), so halving never removes the member that the full search would select -- except
+        when a kept member diverges later (then the best dropped one is still a result).
+        """
+        if eta < 2:
+            raise ValueError(f"halving eta must be >= 2, got {eta}")
+        groups = np.asarray(groups)
+        if groups.shape != (len(self.active),):
+            raise ValueError(f"halving groups: need {len(self.active)} entries, got {groups.shape}")
+        best = self.best_valid.cpu().numpy()
+        racing = ~self.out_of_race.cpu().numpy() & (self.diverged_epoch.cpu().numpy() == 0)
+        drop = np.zeros(len(best), dtype=bool)
+        for g in np.unique(groups):
+            idx = np.nonzero((groups == g) & racing)[0]
+            order = idx[np.lexsort((idx, best[idx]))]  # by error, then member index
+            drop[order[math.ceil(len(idx) / eta) :]] = True
+        dropped = torch.as_tensor(drop, device=self.active.device)
+        stopped_now = dropped & self.active
+        self.pruned_epoch = torch.where(stopped_now, epoch, self.pruned_epoch)
+        self.active &= ~dropped
+        self.out_of_race |= dropped
+        return int(stopped_now.sum())
+
     def summary(self, errors: dict[str, np.ndarray], epochs_run: np.ndarray) -> pd.DataFrame:
         """One row per member; errors: split -> (K,) clean error rates of the best parameters."""
         best_epoch = self.best_epoch.cpu().numpy()
         never = best_epoch == 0  # diverged before any epoch finished
         div = self.diverged_epoch.cpu().numpy()
+        pruned = self.pruned_epoch.cpu().numpy()
         return pd.DataFrame(
             {
                 "member": np.arange(len(best_epoch)),
@@ -192,6 +233,7 @@ class Tracker:
                 "diverged": div > 0,
                 "diverged_epoch": np.where(div > 0, div, np.nan),
                 "blew_up": self.blew_up.cpu().numpy(),
+                "pruned_epoch": np.where(pruned > 0, pruned, np.nan),
                 "at_chance": self.at_chance(errors.get("train")),
             }
         )

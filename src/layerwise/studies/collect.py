@@ -56,6 +56,13 @@ def collect_results(job_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table, pd.concat(histories, ignore_index=True)
 
 
+def halving_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Member-epochs trained (the search's cost) and members stopped by successive halving."""
+    pruned = table["pruned_epoch"].notna() if "pruned_epoch" in table else pd.Series(False)
+    epochs = table["epochs_run"].sum() if "epochs_run" in table else 0
+    return {"member_epochs": int(epochs), "n_pruned": int(pruned.sum())}
+
+
 def stage_wall_times(record_paths: list[Path]) -> tuple[dict[str, float], int, list[str]]:
     """Sum of job wall times per stage, the number of runs (members), and the devices used."""
     stages: dict[str, float] = {}
@@ -95,6 +102,7 @@ def write_study_tables(
             "stage_wall_time_s": stages,
             "n_jobs": len(record_paths),
             "n_runs": n_runs,
+            **halving_counts(table),
             "finished": provenance.now(),
         },
     )

@@ -185,7 +185,7 @@ def budget(cfg: dict, dataset: str) -> Budget:
     """The fine-tuning budget of the grid's populations on ``dataset`` (epoch counts scaled by
     finetune.budget_reference_n)."""
     ft = cfg["finetune"]
-    n, ref = _n_train(cfg, dataset), ft["budget_reference_n"]
+    n, ref, halving = _n_train(cfg, dataset), ft["budget_reference_n"], ft["halving"] or {}
     return Budget(
         activation=cfg["model"]["activation"],
         max_epochs=scaled_epochs(ft["max_epochs"], n, ref),
@@ -195,6 +195,8 @@ def budget(cfg: dict, dataset: str) -> Budget:
         record_grad_norms=ft["record_grad_norms"],
         min_epochs=scaled_epochs(ft["min_epochs"], n, ref),
         min_improvement=float(ft["min_improvement"]),
+        halving_rungs=tuple(sorted({scaled_epochs(r, n, ref) for r in halving.get("rungs", [])})),
+        halving_eta=int(halving.get("eta", 3)),
     )
 
 

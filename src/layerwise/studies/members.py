@@ -56,6 +56,17 @@ class Budget:
     record_grad_norms: bool = True
     min_epochs: int = 0
     min_improvement: float = 0.0
+    halving_rungs: tuple[int, ...] = ()  # successive halving rungs (epochs); () = full search
+    halving_eta: int = 3
+
+
+def halving_groups(members) -> list[int]:
+    """Member -> its halving group: the members that compete for one selection (the same
+    pretraining method, dropout, dropout-study variant and seed; they differ only in candidate)."""
+    keys: dict[tuple, int] = {}
+    return [
+        keys.setdefault((m.pretraining, m.dropout, m.variant, m.seed), len(keys)) for m in members
+    ]
 
 
 def finetune_settings(members, budget: Budget, n_classes: int) -> FinetuneSettings:
@@ -76,6 +87,9 @@ def finetune_settings(members, budget: Budget, n_classes: int) -> FinetuneSettin
         record_grad_norms=budget.record_grad_norms,
         min_epochs=budget.min_epochs,
         min_improvement=budget.min_improvement,
+        halving_rungs=tuple(budget.halving_rungs),
+        halving_eta=budget.halving_eta,
+        halving_groups=halving_groups(members) if budget.halving_rungs else None,
     )
 
 
@@ -148,6 +162,7 @@ def member_rows(
             "test_ci95": float(binomial_ci95(s["test_error"], info.n_test)),
             "diverged": bool(s["diverged"]),
             "diverged_epoch": s["diverged_epoch"],
+            "pruned_epoch": s.get("pruned_epoch", np.nan),
             "fail_reason": fail_reason(s),
             "wall_time_s": wall,
         }

@@ -5,7 +5,8 @@ Naming (chosen so that a run's latest value is the number the paper tables repor
 - per-epoch curves are ``epoch/<column>`` at step = epoch (MLflow groups the ``epoch/`` section);
   pretraining curves are ``epoch/recon_error_l{layer}``;
 - final metrics keep the tidy-table names (``train_error``, ``valid_error``, ``test_error``,
-  ``test_ci95``, ``best_epoch``, ``epochs_run``, ``diverged_epoch``), logged at step 0; non-finite
+  ``test_ci95``, ``best_epoch``, ``epochs_run``, ``diverged_epoch``, ``pruned_epoch``), logged at
+  step 0 (a member stopped by successive halving is also tagged ``pruned``); non-finite
   finals (a member that diverged before any evaluation) are omitted rather than logged as NaN;
 - params of a child are the member's hyperparameter columns (every members.csv column that is not
   an outcome or an identity); params of a parent are the record's settings (flattened with dots)
@@ -33,6 +34,7 @@ FINAL_METRICS = (
     "best_epoch",
     "epochs_run",
     "diverged_epoch",
+    "pruned_epoch",  # successive halving (engine.finetune_state.Tracker.prune)
     "test_mse_per_image",  # deep autoencoder (Hinton & Salakhutdinov 2006)
     "train_mse_per_image",
 )
@@ -97,6 +99,8 @@ def member_tags(job: Job, member: dict) -> dict[str, str]:
     }
     if not _missing(member.get("fail_reason")):  # "non-finite" | "blow-up" | "chance"
         tags["fail_reason"] = _text(member["fail_reason"])
+    if _finite(member.get("pruned_epoch")):
+        tags["pruned"] = "true"
     tags.update(
         {
             k: _text(job.record[k])
