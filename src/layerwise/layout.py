@@ -39,6 +39,8 @@ HISTORY_CSV = f"{RESULTS}/history.csv"
 PROVENANCE = f"{RESULTS}/provenance.json"
 DROPOUT_SUMMARY = f"{RESULTS}/dropout_study/summary.csv"
 IMPORTED = f"{RESULTS}/tracking/imported.json"
+# the study-level claims run (layerwise.tracking.claims_run)
+CLAIMS_IMPORTED = f"{RESULTS}/tracking/claims.json"
 CLAIMS_CSV = f"{RESULTS}/claims.csv"  # one row per claim of the lectures (report.claims)
 
 

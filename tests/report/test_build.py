@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -76,6 +77,17 @@ def test_summary_counts_match_tables(built_report):
     assert f"pretraining beats random initialisation in {beats}," in html
 
 
+def test_summary_is_at_most_eight_sentences_and_lists_no_cells(built_report):
+    """Issue 16: a short summary (the claims' verdicts first), no per-cell bullet list."""
+    page = built_report["out_html"].read_text(encoding="utf-8")
+    section = page[page.index('<section id="summary">') : page.index('<section id="claims">')]
+    assert "<ul" not in section and "<li" not in section
+    text = html.unescape(re.sub(r"<h2>.*?</h2>|<[^>]+>", " ", section))
+    sentences = re.findall(r"[^.!?]+[.!?](?=\s|$)", text.strip())
+    assert 3 <= len(sentences) <= 8, sentences
+    assert sentences[0].strip().startswith("Of the lectures' 8 claims judged in the next section")
+
+
 @pytest.fixture(scope="session")
 def pdftoppm() -> str:
     if shutil.which("pdftoppm") is None:
@@ -129,7 +141,8 @@ def test_minimal_partial_run_renders_without_pdf(fake_tree, tmp_path):
                  reference_csv=None, out_html=out / "r.html", out_pdf=None,
                  figures_dir=out / "f")  # fmt: skip
     html = (out / "r.html").read_text(encoding="utf-8")
-    assert "RBM pretraining beats random initialisation at depth 1 on mnist-rot" in html
+    assert "pretraining beats random initialisation in 1, ties in 0 and is worse in 0." in html
+    assert "record_grad_norms: false" in html  # claim 5 says why it is not tested
     assert "No data for this figure." in html  # gradient norms absent
     assert "<td>unknown</td>" in html  # provenance missing
     assert not (out / "r.pdf").exists() and (out / "f" / "table_depth.csv").is_file()

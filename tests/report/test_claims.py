@@ -1,7 +1,10 @@
 """Claims from a fabricated results table and predictions: supported, contradicted, not tested;
-the section rendered; build_report puts it right after the summary and writes claims.csv."""
+claim 5 from fabricated gradient-norm histories, claims 6 and 6b from fabricated deep-autoencoder
+files; the section rendered; build_report puts it right after the summary and writes claims.csv."""
 
 from __future__ import annotations
+
+from itertools import product
 
 import numpy as np
 import pandas as pd
@@ -9,7 +12,7 @@ import pytest
 
 from layerwise import layout
 from layerwise.report.claims import NOT_TESTED, judge_claims, load_predictions
-from layerwise.report.claims_section import MAX_SUMMARY_SENTENCES, claims_section
+from layerwise.report.claims_section import claims_section, claims_sentence, effect_text
 
 N_TEST = 2000
 SEEDS = (1, 2)
@@ -69,13 +72,15 @@ def test_claims_supported_on_the_lectures_pattern(tmp_path):
     table, judged = judge_claims(results, paths, n_boot=300)
     v = verdicts(table)
     assert v["1"] == v["2"] == v["3"] == v["4"] == v["7"] == "supported", v
-    assert v["5"] == v["6"] == NOT_TESTED and table.loc[table["id"] == "5", "note"].item()
+    assert v["5"] == v["6"] == v["6b"] == NOT_TESTED  # no history, no deep_autoencoder files
+    notes = table.set_index("id")["note"]
+    assert "record_grad_norms" in notes["5"] and "not enabled" in notes["6"]
     row = table.set_index("id").loc["2"]
     # 3 methods x 3 depths x 2 dropout settings; effect about -(0.12..0.20 - 0.05..0.08)
     assert row["n_comparisons"] == 18 and row["ci_low"] < row["effect"] < row["ci_high"] < 0
     assert table.set_index("id").loc["1", "n_comparisons"] == 2 * 2  # d3 vs d1, d2; 2 dropouts
     assert table.set_index("id").loc["1", "effect"] > 0  # deep random init errs more
-    assert list(table.columns[:5]) == ["id", "statement", "measure", "figure", "note"]
+    assert list(table.columns[:6]) == ["id", "statement", "measure", "figure", "note", "unit"]
 
 
 def test_pretraining_that_hurts_contradicts_claim_2(tmp_path):
@@ -115,8 +120,11 @@ def test_section_renders_verdicts_effects_and_links(tmp_path, figures):
     assert "supported" in html and NOT_TESTED in html and " pp [" in html
     assert ('href="#fig-error_vs_depth"' in html) == bool(figures)
     assert 'href="#fig-bias_variance"' not in html
-    summary = section.blocks[0]
-    assert 1 <= summary.count(". ") + 1 <= MAX_SUMMARY_SENTENCES
+    sentence = claims_sentence(table)
+    assert sentence.count(". ") == 0 and sentence.endswith(".")
+    assert sentence.endswith(
+        "supports claims 2, 3, 4 and 7; and does not test claims 1, 5, 6 and 6b."
+    )
 
 
 def test_build_report_places_claims_after_summary_and_writes_csv(fake_tree, tmp_path):
@@ -143,5 +151,201 @@ def test_build_report_places_claims_after_summary_and_writes_csv(fake_tree, tmp_
     order = [html.index(f'<section id="{s}">') for s in ("summary", "claims", "tables")]
     assert order == sorted(order)
     claims = pd.read_csv(out / "claims.csv", keep_default_na=False)
-    assert len(claims) == 7 and claims.set_index("id").loc[2, "verdict"] == "supported"
+    assert len(claims) == 8 and claims.set_index("id").loc["2", "verdict"] == "supported"
+    assert claims.set_index("id").loc["5", "verdict"] == "supported"  # the fake tree's history
     assert 'href="#fig-error_vs_depth"' in html and 'id="fig-error_vs_depth"' in html
+
+
+# --- claim 5: vanishing gradients, from fabricated histories ------------------------------------
+
+
+def grad_history(log_ratio, depths=(1, 2, 3), seeds=(1, 2, 3), n_epochs=8, later=None):
+    """Selected-member history (figures.selected_history's columns) of random-init members whose
+    log10(grad_norm_l1 / grad_norm_l{depth+1}) is ``log_ratio(depth, seed)`` in the first 5
+    epochs and ``later(depth, seed)`` afterwards (default: the same); pretrained members get the
+    opposite ratio, so that they must be left out."""
+    rows = []
+    for depth, seed, method, epoch in product(
+        depths, seeds, ("none", "rbm"), range(1, n_epochs + 1)
+    ):
+        r = log_ratio(depth, seed) if epoch <= 5 or later is None else later(depth, seed)
+        r = r if method == "none" else -r
+        row = dict(
+            dataset="ds",
+            depth=depth,
+            seed=seed,
+            pretraining=method,
+            dropout=False,
+            member_id=f"{method}.s{seed}",
+            job_id=f"finetune/ds/d{depth}/all",
+            epoch=epoch,
+        )
+        for layer in range(1, max(depths) + 2):  # geometric in the layer: l1 = out * 10^r
+            norm = 0.5 * 10 ** (r * (depth + 1 - layer) / depth)
+            row[f"grad_norm_l{layer}"] = norm if layer <= depth + 1 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def claim(table: pd.DataFrame, cid: str) -> pd.Series:
+    return table.set_index("id").loc[cid]
+
+
+def judge_grads(tmp_path, history):
+    results, _ = fake_run(tmp_path, depths=(1,), with_files=False)
+    return judge_claims(results, [], history=history, n_boot=50)[0]
+
+
+def noise(depth, seed):
+    return 0.02 * np.sin(7 * depth + 3 * seed)  # deterministic, not constant across seeds
+
+
+def test_claim5_supported_when_the_first_layer_gradient_vanishes_with_depth(tmp_path):
+    table = judge_grads(tmp_path, grad_history(lambda d, s: -0.4 * d + noise(d, s)))
+    row = claim(table, "5")
+    assert row["verdict"] == "supported", row.to_dict()
+    assert row["n_comparisons"] == 3 and row["n_for"] == 3  # depths 2 and 3, and the trend
+    assert row["ci_low"] < row["effect"] < row["ci_high"] < 0
+    assert row["effect"] == pytest.approx(-0.4, abs=0.03)  # the slope, log10 per added layer
+    assert row["unit"] == "log10/layer" and "log10/layer [" in effect_text(row)
+
+
+def test_claim5_contradicted_when_the_gradient_grows_inputwards(tmp_path):
+    table = judge_grads(tmp_path, grad_history(lambda d, s: 0.3 * d + noise(d, s)))
+    row = claim(table, "5")
+    assert row["verdict"] == "contradicted" and row["n_against"] == 3
+    assert row["effect"] > 0
+
+
+def test_claim5_inconclusive_when_small_but_not_shrinking_with_depth(tmp_path):
+    table = judge_grads(tmp_path, grad_history(lambda d, s: -1.0 + noise(d, s)))
+    row = claim(table, "5")
+    # below 1 at every depth (for), but no trend (neither): not every comparison supports it
+    assert row["verdict"] == "inconclusive" and row["n_for"] == 2 and row["n_against"] == 0
+
+
+def test_claim5_reads_only_the_first_epochs_and_needs_seeds(tmp_path):
+    later = grad_history(lambda d, s: -0.4 * d + noise(d, s), later=lambda d, s: 0.5 * d)
+    assert claim(judge_grads(tmp_path, later), "5")["verdict"] == "supported"
+    one_seed = grad_history(lambda d, s: -0.4 * d, seeds=(1,))
+    assert claim(judge_grads(tmp_path, one_seed), "5")["verdict"] == "inconclusive"  # no spread
+
+
+def test_claim5_not_tested_with_one_depth_or_without_gradient_norms(tmp_path):
+    shallow = judge_grads(tmp_path, grad_history(lambda d, s: -0.4 * d, depths=(2,)))
+    assert claim(shallow, "5")["verdict"] == NOT_TESTED
+    assert "fewer than 2 depths" in claim(shallow, "5")["note"]
+    hist = grad_history(lambda d, s: -0.4 * d)
+    no_norms = judge_grads(tmp_path, hist.drop(columns=[c for c in hist if "grad_norm" in c]))
+    assert claim(no_norms, "5")["verdict"] == NOT_TESTED
+    assert "record_grad_norms: false" in claim(no_norms, "5")["note"]
+
+
+# --- claims 6 and 6b: deep autoencoder vs PCA, from fabricated study files ----------------------
+
+
+def write_autoencoder(
+    root, errors, seeds=(1, 2), codes=(30, 2), n_test=1000, recons=True, diverged=()
+):
+    """code{n}/summary.csv with the given mean test errors per (variant, seed) and recons.npz
+    whose 10 digits have per-image errors near them. errors: {"pre"|"rand": f(code, seed),
+    "pca": f(code)}. Returns the summary.csv paths (what the report rule lists)."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for code in codes:
+        folder = root / f"code{code}"
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = [
+            dict(
+                member_id="pca",
+                method="pca",
+                code_size=code,
+                pretrained=False,
+                seed=0,
+                test_mse_per_image=errors["pca"](code),
+                diverged=False,
+                n_test=n_test,
+            )
+        ]
+        for tag, pre in (("pre", True), ("rand", False)):
+            rows += [
+                dict(
+                    member_id=f"deep-ae.{tag}.s{s}",
+                    method="deep-ae",
+                    code_size=code,
+                    pretrained=pre,
+                    seed=s,
+                    test_mse_per_image=errors[tag](code, s),
+                    diverged=(tag, s) in diverged,
+                    n_test=n_test,
+                )
+                for s in seeds
+            ]
+        pd.DataFrame(rows).to_csv(folder / "summary.csv", index=False)
+        if recons:
+            x = rng.uniform(0, 1, (10, 784)).astype(np.float32)
+
+            def near(err, k, x=x):  # k reconstructions of x, squared error about err per image
+                scale = np.sqrt(err / 784) * rng.uniform(0.8, 1.2, (k, 10, 1))
+                return (x + scale * rng.choice([-1.0, 1.0], (k, 10, 784))).astype(np.float32)
+
+            np.savez(
+                folder / "recons.npz",
+                x=x,
+                labels=np.arange(10),
+                seeds=np.array(seeds),
+                pca=near(errors["pca"](code), 1)[0],
+                ae_pretrained=np.stack([near(errors["pre"](code, s), 1)[0] for s in seeds]),
+                ae_random=np.stack([near(errors["rand"](code, s), 1)[0] for s in seeds]),
+            )
+        paths.append(folder / "summary.csv")
+    return paths
+
+
+def judge_autoencoder(tmp_path, files):
+    results, _ = fake_run(tmp_path, depths=(1,), with_files=False)
+    return judge_claims(results, [], autoencoder_files=files, n_boot=50)[0]
+
+
+def hinton(code, seed=0):  # published pattern: deep AE 3.0, PCA 13.9, random init much worse
+    return {"pre": 3.0 + 0.1 * seed, "rand": 26.0 + 0.5 * seed, "pca": 13.9}
+
+
+def test_claim6_supported_on_the_published_pattern(tmp_path):
+    errors = {k: (lambda c, s=0, k=k: hinton(c, s)[k]) for k in ("pre", "rand", "pca")}
+    table = judge_autoencoder(tmp_path, write_autoencoder(tmp_path / "ae", errors))
+    six, six_b = claim(table, "6"), claim(table, "6b")
+    assert six["verdict"] == six_b["verdict"] == "supported", (six.to_dict(), six_b.to_dict())
+    assert six["n_comparisons"] == 2  # one per code size
+    assert six["effect"] == pytest.approx(3.15 - 13.9)  # mean over seeds 1, 2
+    assert six["ci_low"] < six["effect"] < six["ci_high"] < 0
+    assert six_b["effect"] == pytest.approx(3.15 - 26.75)
+    assert "sq. error/image" in effect_text(six)
+
+
+def test_claim6_contradicted_when_pca_wins_and_inconclusive_without_spread(tmp_path):
+    errors = {
+        "pre": lambda c, s: 20.0 + 0.1 * s,
+        "rand": lambda c, s: 21.0 + 0.1 * s,
+        "pca": lambda c: 10.0,
+    }
+    table = judge_autoencoder(tmp_path, write_autoencoder(tmp_path / "a", errors))
+    assert claim(table, "6")["verdict"] == "contradicted"
+    # one seed and no recons.npz: no interval can be estimated, so no verdict either way
+    files = write_autoencoder(tmp_path / "b", errors, seeds=(1,), recons=False)
+    row = claim(judge_autoencoder(tmp_path, files), "6")
+    assert row["verdict"] == "inconclusive" and "no interval" in effect_text(row)
+    # two seeds and no recons.npz: the interval is over seeds
+    files = write_autoencoder(tmp_path / "c", errors, recons=False)
+    assert claim(judge_autoencoder(tmp_path, files), "6")["verdict"] == "contradicted"
+
+
+def test_claim6_not_tested_without_the_study_and_diverged_members_drop_out(tmp_path):
+    table = judge_autoencoder(tmp_path, None)
+    assert claim(table, "6")["verdict"] == claim(table, "6b")["verdict"] == NOT_TESTED
+    assert "deep_autoencoder" in claim(table, "6")["note"]
+    errors = {k: (lambda c, s=0, k=k: hinton(c, s)[k]) for k in ("pre", "rand", "pca")}
+    files = write_autoencoder(tmp_path / "d", errors, diverged={("rand", 1), ("rand", 2)})
+    table = judge_autoencoder(tmp_path, files)
+    assert claim(table, "6")["verdict"] == "supported"
+    assert claim(table, "6b")["verdict"] == NOT_TESTED  # no random-init partner left

@@ -10,7 +10,8 @@ import time
 
 import numpy as np
 import pytest
-from scipy.stats import binom
+from scipy.stats import binom, norm, ttest_1samp
+from scipy.stats import t as student_t
 
 from layerwise.report.paired import (
     Comparison,
@@ -20,7 +21,9 @@ from layerwise.report.paired import (
     judge_claim,
     mcnemar_exact,
     mcnemar_pooled,
+    one_sample,
     paired_bootstrap_ci,
+    wald,
 )
 
 
@@ -311,3 +314,34 @@ def test_claims_frame_has_one_row_per_claim():
     assert frame["claim"].tolist() == ["one", "two"]
     assert frame["verdict"].tolist() == ["supported", "not tested by this profile"]
     assert frame.loc[0, "effect"] == pytest.approx(-0.01)
+
+
+def test_require_all_needs_every_comparison_for_the_claim():
+    sig = comp("sig", 1e-6, -0.01, -0.015, -0.005, [-0.01, -0.01])
+    flat = comp("flat", 0.5, -0.001, -0.004, 0.002, [-0.002, 0.001])
+    assert judge_claim("c", [sig, sig, flat]).verdict == "supported"
+    assert judge_claim("c", [sig, sig, flat], require_all=True).verdict == "inconclusive"
+    assert judge_claim("c", [sig, sig], require_all=True).verdict == "supported"
+
+
+def test_one_sample_is_students_t_over_units():
+    values = [-0.5, -0.3, -0.45, -0.35]
+    c = one_sample("slopes", values)
+    half = student_t.ppf(0.975, 3) * np.std(values, ddof=1) / 2
+    assert c.p_value == pytest.approx(ttest_1samp(values, 0.0).pvalue)
+    assert (c.effect, c.ci_low, c.ci_high) == pytest.approx((-0.4, -0.4 - half, -0.4 + half))
+    assert c.seed_effects == tuple(values) and c.direction == "a_better"
+    single = one_sample("one seed", [-0.4])  # no spread: no evidence
+    assert (single.p_value, single.ci_low, single.ci_high) == (1.0, -0.4, -0.4)
+    assert one_sample("same", [-0.4, -0.4]).p_value == 0.0
+    with pytest.raises(ValueError, match="finite"):
+        one_sample("bad", [np.nan, 1.0])
+
+
+def test_wald_interval_and_p_value():
+    c = wald("recon", -2.0, 0.5, [-1.9, -2.1])
+    assert c.p_value == pytest.approx(2 * norm.sf(4.0))
+    assert (c.ci_low, c.ci_high) == pytest.approx((-2.0 - 1.959964 * 0.5, -2.0 + 1.959964 * 0.5))
+    unknown = wald("recon", -2.0, float("nan"), [-2.0])
+    assert unknown.p_value == 1.0 and np.isnan(unknown.ci_low)
+    assert judge_claim("6", [unknown]).verdict == "inconclusive"

@@ -11,7 +11,7 @@ import pytest
 from layerwise.report.cells import CellLookup, CellStat, cell_stats, ci95, mark_best
 from layerwise.report.compare import compare_published, verdict
 from layerwise.report.errors import ReportError
-from layerwise.report.summary import build_summary, compare_cells, depth_sentence
+from layerwise.report.summary import MAX_SENTENCES, build_summary, compare_cells, depth_effect
 from layerwise.report.tables import Grid, depth_table, dropout_table, table_2007
 
 
@@ -151,13 +151,22 @@ def test_summary_sentences_come_from_numbers():
     assert compare_cells(a1, a1_none) == "beats"
     assert compare_cells(a1_none, a1) == "is worse than"
     summary = build_summary(lookup, grid, pd.DataFrame(columns=["status", "verdict"]))
-    text = " ".join(summary.details["Pretraining versus random initialisation"])
-    assert ("RBM pretraining beats random initialisation at depth 1 on a: 3.10% ± 0.15 vs "
-            "4.50% ± 0.18.") in text  # fmt: skip
-    assert "Autoencoder pretraining at depth 1 on a cannot be compared" in text
-    assert "the ae cell is diverged" in text
-    assert summary.headline[1] == "No published cell is covered by this run."
-    helps = depth_sentence(lookup, "a", "rbm", [1, 2])
-    assert helps.startswith("On a with RBM pretraining, depth helps: depth 2 (2.71% ± 0.14)")
-    flat = depth_sentence(lookup, "a", "none", [1, 2])
-    assert "does not help" in flat and "ties with depth 1" in flat
+    assert summary.headline[0].startswith("Across ")  # ae at depth 1 diverged: cannot be compared
+    assert "cannot be compared" in summary.headline[0]
+    assert "No published cell is covered by this run." in summary.headline
+    assert depth_effect(lookup, "a", "rbm", [1, 2]) == "helps"
+    assert depth_effect(lookup, "a", "none", [1, 2]) == "does not help"
+    assert any(s.startswith("A net deeper than one hidden layer beats depth 1") for s in
+               summary.headline)  # fmt: skip
+    assert len(summary.headline) <= MAX_SENTENCES
+    claims = pd.DataFrame(
+        {
+            "id": ["1", "2", "5"],
+            "verdict": ["supported", "contradicted", "not tested by this profile"],
+        }
+    )
+    with_claims = build_summary(lookup, grid, pd.DataFrame(columns=["status", "verdict"]), claims)
+    assert with_claims.headline[0] == (
+        "Of the lectures' 3 claims judged in the next section, this run supports claim 1; "
+        "contradicts claim 2; and does not test claim 5.")  # fmt: skip
+    assert with_claims.headline[1:] == summary.headline

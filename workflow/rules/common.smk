@@ -127,7 +127,7 @@ def all_targets():
     if CFG["report"]["pdf"]:
         targets.append(f"{L.REPORTS}/report.pdf")
     if CFG["tracking"]["enabled"]:
-        targets.append(L.IMPORTED)
+        targets += [L.IMPORTED, L.CLAIMS_IMPORTED]
     targets += [result(L.DATA, "card.json", dataset=d) for d in DATASETS]
     targets += baselines_files()
     return targets + [t for study in STUDY_TARGETS for t in study["targets"]]

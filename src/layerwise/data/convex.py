@@ -128,14 +128,10 @@ def _hull(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return lower[:-1] + upper[:-1]
 
 
-def is_convex_image(img: np.ndarray) -> bool:
-    """Exact digital-convexity test of the lit set L = {pixels with value > 0.5}.
-
-    L is convex iff L == conv(L) ∩ Z^2, i.e. every lattice point inside (or on) the convex hull of
-    the lit pixel centres is lit. Integer arithmetic only. The empty set and single pixels are
-    convex.
-    ``img``: (S, S) or flattened (S*S,). Works for 0/1 floats and 0/255 uint8 alike.
-    """
+def _lit_and_hull(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lit, in_hull) of an image over the bounding box of its lit set L = {value > 0.5}:
+    in_hull[i, j] says whether that lattice point lies inside (or on) conv(L). Integer arithmetic
+    only. Both are (0, 0) arrays for an empty image; in_hull == lit for a single pixel."""
     a = np.asarray(img)
     if a.ndim == 1:
         s = int(round(np.sqrt(a.size)))
@@ -147,21 +143,43 @@ def is_convex_image(img: np.ndarray) -> bool:
     lit = a > 0.5
     rows = np.flatnonzero(lit.any(axis=1))
     if rows.size == 0:
-        return True
+        return np.zeros((0, 0), dtype=bool), np.zeros((0, 0), dtype=bool)
     # Hull vertices are among the leftmost / rightmost lit pixel of each row: <= 2 S candidates.
     first = lit[rows].argmax(axis=1)
     last = lit.shape[1] - 1 - lit[rows, ::-1].argmax(axis=1)
+    r0, r1, c0, c1 = rows[0], rows[-1], first.min(), last.max()
+    box = lit[r0 : r1 + 1, c0 : c1 + 1]
     cand = [(int(c), int(r)) for r, c0, c1 in zip(rows, first, last, strict=True) for c in (c0, c1)]
     v = np.array(_hull(cand), dtype=np.int64)  # (h, 2) as (x, y)
     if len(v) == 1:
-        return True
-    r0, r1, c0, c1 = rows[0], rows[-1], first.min(), last.max()
+        return box, box.copy()
     py, px = np.mgrid[r0 : r1 + 1, c0 : c1 + 1].astype(np.int64)  # bounding box lattice points
     ax, ay = v[:, 0, None, None], v[:, 1, None, None]  # edge starts (h, 1, 1)
     bx, by = np.roll(v[:, 0], -1)[:, None, None], np.roll(v[:, 1], -1)[:, None, None]
     cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)  # (h, rows, cols), >= 0 on the inner side
-    in_hull = (cross >= 0).all(axis=0)
-    return bool(np.array_equal(in_hull, lit[r0 : r1 + 1, c0 : c1 + 1]))
+    return box, (cross >= 0).all(axis=0)
+
+
+def is_convex_image(img: np.ndarray) -> bool:
+    """Exact digital-convexity test of the lit set L = {pixels with value > 0.5}.
+
+    L is convex iff L == conv(L) ∩ Z^2, i.e. every lattice point inside (or on) the convex hull of
+    the lit pixel centres is lit. Integer arithmetic only. The empty set and single pixels are
+    convex.
+    ``img``: (S, S) or flattened (S*S,). Works for 0/1 floats and 0/255 uint8 alike.
+    """
+    lit, in_hull = _lit_and_hull(img)
+    return bool(np.array_equal(in_hull, lit))
+
+
+def hull_deficiency(img: np.ndarray) -> int:
+    """Number of unlit lattice points in the convex hull of the lit set: |conv(L) ∩ Z^2| - |L|.
+
+    0 exactly when ``is_convex_image(img)``; larger for deeper or wider notches. The v3
+    construction's knob ``min_deficiency`` is a lower bound on it. Same input as is_convex_image.
+    """
+    lit, in_hull = _lit_and_hull(img)
+    return int(np.count_nonzero(in_hull) - np.count_nonzero(lit))
 
 
 def _has_gap(masks: np.ndarray) -> np.ndarray:
@@ -251,6 +269,30 @@ def _anchored_convex(
     return np.concatenate(out)[:m]
 
 
+def _draw_unions(
+    count: np.ndarray,
+    rng: np.random.Generator,
+    p_union: float,
+    min_component_pixels: int,
+    anchor_spread: float,
+    s: int,
+) -> np.ndarray:
+    """len(count) unions of count[i] anchored parts (v2 and v3) -> (<= len(count), s*s), only those
+    whose parts all have >= min_component_pixels.
+
+    A union has a centre uniform on the image; each part's anchor is the centre plus a uniform
+    point of the disc of radius anchor_spread (clipped to the image)."""
+    anchors = np.repeat(rng.uniform(-0.5, s - 0.5, (len(count), 2)), count, axis=0)
+    angle = rng.uniform(0.0, 2.0 * np.pi, len(anchors))
+    radius = anchor_spread * np.sqrt(rng.random(len(anchors)))  # uniform on the disc
+    anchors += radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+    anchors = np.clip(anchors, -0.5, s - 0.5)
+    parts = _anchored_sets(rng.geometric(p_union, len(anchors)), anchors, rng, s)
+    starts = np.concatenate([[0], np.cumsum(count)[:-1]])
+    ok = np.logical_and.reduceat(parts.sum(axis=1) >= min_component_pixels, starts)
+    return np.logical_or.reduceat(parts, starts, axis=0)[ok]
+
+
 def _anchored_unions(
     m: int,
     *,
@@ -271,15 +313,7 @@ def _anchored_unions(
         if tried > 1000 * m + 100_000:
             raise RuntimeError(f"acceptance too low: relax p_union={p_union} or n_sets={n_sets}")
         count = rng.integers(n_sets[0], n_sets[1] + 1, _BATCH_V2 // 4)  # parts per union
-        anchors = np.repeat(rng.uniform(-0.5, s - 0.5, (len(count), 2)), count, axis=0)
-        angle = rng.uniform(0.0, 2.0 * np.pi, len(anchors))
-        radius = anchor_spread * np.sqrt(rng.random(len(anchors)))  # uniform on the disc
-        anchors += radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
-        anchors = np.clip(anchors, -0.5, s - 0.5)
-        parts = _anchored_sets(rng.geometric(p_union, len(anchors)), anchors, rng, s)
-        starts = np.concatenate([[0], np.cumsum(count)[:-1]])
-        ok = np.logical_and.reduceat(parts.sum(axis=1) >= min_component_pixels, starts)
-        unions = np.logical_or.reduceat(parts, starts, axis=0)[ok]
+        unions = _draw_unions(count, rng, p_union, min_component_pixels, anchor_spread, s)
         unions = unions[_nonconvex(unions, s)]
         out.append(unions)
         have, tried = have + len(unions), tried + len(count)

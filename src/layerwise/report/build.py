@@ -63,11 +63,8 @@ def export(sections: list[Section], figures_dir: Path, frames: dict[str, pd.Data
         frame.to_csv(figures_dir / f"{name}.csv", index=False)
 
 
-def insert_claims(
-    sections: list[Section], results: pd.DataFrame, prediction_files: list[Path], out_csv
-) -> None:
+def insert_claims(sections: list[Section], table: pd.DataFrame, out_csv) -> None:
     """The claims section, right after the summary; its table to ``out_csv`` (if given)."""
-    table, _ = judge_claims(results, [Path(p) for p in prediction_files])
     if out_csv is not None:
         files.write_with(Path(out_csv), lambda p: table.to_csv(p, index=False))
     figure_ids = {b.name for s in sections for b in s.blocks if isinstance(b, FigureOut)}
@@ -100,8 +97,10 @@ def build_report(
     in ``STUDY_SECTIONS`` reads (the rule's inputs for that study); absent or None -> no section.
     ``tracking_uri``: where this run's MLflow runs are, shown in the provenance (None: off).
     ``prediction_files``: the fine-tuning jobs' predictions.npz (the rule's inputs) for the claims
-    section (layerwise.report.claims), which goes right after the summary; ``claims_csv``: where
-    its table is written (None: not written). ``baselines_files``: the data sets' baselines.json
+    section (layerwise.report.claims; claim 5 reads the history, claims 6 and 6b the
+    deep_autoencoder study's files in ``studies``), which goes right after the summary, whose
+    first sentence gives the verdicts; ``claims_csv``: where its table is written (None: not
+    written). ``baselines_files``: the data sets' baselines.json
     (the rule's inputs) for the data section (layerwise.report.baselines_section); None: none.
     """
     results = load_results(results_csv)
@@ -123,6 +122,13 @@ def build_report(
         [Path(f) for f in filter_files],
         baselines=compare_baselines(read_baselines(baselines_files), load_reference(reference_csv)),
     )
+    ctx.claims, _ = judge_claims(
+        results,
+        [Path(p) for p in prediction_files or []],
+        history=ctx.history,
+        autoencoder_files=(studies or {}).get("deep_autoencoder"),
+        grad_epochs=ctx.grad_epochs,
+    )
     sections = [s for build in SECTIONS if (s := build(ctx)) is not None]
     for name, inputs in (studies or {}).items():
         if name not in STUDY_SECTIONS:
@@ -133,7 +139,7 @@ def build_report(
         if section is not None:  # before the provenance section, which stays last
             at = next((i for i, s in enumerate(sections) if s.id == "provenance"), len(sections))
             sections.insert(at, section)
-    insert_claims(sections, results, prediction_files or [], claims_csv)
+    insert_claims(sections, ctx.claims, claims_csv)
     title, subtitle = _titles(results, provenance, grid)
     html_text = render_document(title, subtitle, sections)
     files.write_text(Path(out_html), html_text)

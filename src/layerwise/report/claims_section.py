@@ -1,8 +1,9 @@
-"""The report's claims section: a short summary, then one row per claim (issue 16).
+"""The report's claims section: one row per claim (issue 16), right after the summary.
 
 Rendered from the claims table of ``layerwise.report.claims.judge_claims`` (results/claims.csv):
-verdict, effect with its 95% interval in percentage points, number of comparisons (for / against),
-and a link to the figure that shows it when the report has that figure."""
+verdict, effect with its 95% interval in the claim's unit (percentage points of error for the
+paired claims), number of comparisons (for / against), and a link to the figure that shows it
+when the report has that figure. ``claims_sentence`` is the summary's one sentence about it."""
 
 from __future__ import annotations
 
@@ -10,42 +11,46 @@ import math
 
 import pandas as pd
 
-from layerwise.report.claims import LEFT_OUT, NOT_TESTED
+from layerwise.report.claims import LEFT_OUT, NOT_TESTED, PP
 from layerwise.report.html import Section, esc, paragraph
 
-MAX_SUMMARY_SENTENCES = 8
 
-
-def _pp(value: float) -> str:
-    return f"{100 * value:+.2f}"
+def _number(value: float, unit: str) -> str:
+    return f"{100 * value:+.2f}" if unit == PP else f"{value:+.3g}"
 
 
 def effect_text(row) -> str:
-    """'+1.23 pp [+0.80, +1.70]' (percentage points of error), or '' when not judged."""
+    """'+1.23 pp [+0.80, +1.70]' in the claim's unit, or '' when not judged; an interval that
+    could not be estimated reads 'no interval'."""
     if row["verdict"] == NOT_TESTED or not math.isfinite(float(row["effect"])):
         return ""
-    return f"{_pp(row['effect'])} pp [{_pp(row['ci_low'])}, {_pp(row['ci_high'])}]"
+    unit = str(row.get("unit", PP) or PP)
+    low, high = float(row["ci_low"]), float(row["ci_high"])
+    interval = (f"[{_number(low, unit)}, {_number(high, unit)}]"
+                if math.isfinite(low) and math.isfinite(high) else "(no interval)")  # fmt: skip
+    return f"{_number(row['effect'], unit)} {unit} {interval}"
 
 
-def summary_sentences(table: pd.DataFrame) -> list[str]:
-    """At most MAX_SUMMARY_SENTENCES sentences: the counts, then each judged claim's verdict."""
-    counts = table["verdict"].value_counts()
-    judged = table[table["verdict"] != NOT_TESTED]
-    head = (
-        f"This run judges {len(judged)} of {len(table)} claims of the lectures with paired tests "
-        f"on the same test images: {int(counts.get('supported', 0))} supported, "
-        f"{int(counts.get('contradicted', 0))} contradicted, "
-        f"{int(counts.get('inconclusive', 0))} inconclusive; "
-        f"{int(counts.get(NOT_TESTED, 0))} not tested by this profile."
-    )
-    out = [head]
-    for _, row in judged.iterrows():
-        out.append(
-            f"Claim {row['id']} ({row['statement'][0].lower()}{row['statement'][1:]}) is "
-            f"{row['verdict']}: effect {effect_text(row)} over {int(row['n_comparisons'])} "
-            "comparisons."
-        )
-    return out[:MAX_SUMMARY_SENTENCES]
+def _ids(table: pd.DataFrame, verdict: str) -> str:
+    ids = [str(i) for i in table.loc[table["verdict"] == verdict, "id"]]
+    return ids[0] if len(ids) == 1 else ", ".join(ids[:-1]) + f" and {ids[-1]}"
+
+
+def claims_sentence(table: pd.DataFrame) -> str:
+    """One sentence: which claims this run supports, contradicts, leaves open or does not test."""
+    parts = []
+    for verdict, verb in (
+        ("supported", "supports"),
+        ("contradicted", "contradicts"),
+        ("inconclusive", "is inconclusive on"),
+        (NOT_TESTED, "does not test"),
+    ):
+        n = int((table["verdict"] == verdict).sum())
+        if n:
+            parts.append(f"{verb} claim{'s' if n > 1 else ''} {_ids(table, verdict)}")
+    listed = "; ".join(parts[:-1]) + ("; and " if len(parts) > 1 else "") + parts[-1]
+    return (f"Of the lectures' {len(table)} claims judged in the next section, this run "
+            f"{listed}.")  # fmt: skip
 
 
 def _row_html(row, figure_ids: set[str]) -> str:
@@ -68,11 +73,11 @@ def _row_html(row, figure_ids: set[str]) -> str:
 
 
 def claims_section(table: pd.DataFrame, figure_ids: set[str]) -> Section:
-    """Section "claims": summary paragraph, the claims table, the method note."""
+    """Section "claims": the claims table and the method note (the summary says the verdicts)."""
     head = "".join(
         f'<th class="{c}">{esc(t)}</th>'
         for t, c in (("Claim", "text"), ("Statement", "text"), ("Verdict", "text"),
-                     ("Effect (pp, 95% CI)", "num"), ("Comparisons", "num"),
+                     ("Effect (95% CI)", "num"), ("Comparisons", "num"),
                      ("Figure", "text"))
     )  # fmt: skip
     body = "".join(_row_html(row, figure_ids) for _, row in table.iterrows())
@@ -80,17 +85,20 @@ def claims_section(table: pd.DataFrame, figure_ids: set[str]) -> Section:
         '<table class="results claims" id="claims-table" data-key="claims">'
         "<caption><b>The lectures' claims, judged.</b> Effect: error of A minus error of B in "
         "percentage points (negative: A errs less), mean over comparisons; interval: mean of the "
-        "comparisons' paired bootstrap bounds.</caption>"
+        "comparisons' paired bootstrap bounds. Claims 5 and 6 use their own measures and units "
+        "(negative supports the claim too).</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     )
     method = (
         "Each comparison pairs two selected members of the same seed on the same test images: "
         "McNemar's exact test on the discordant images, pooled over seeds, Holm-adjusted within "
-        "a claim; a verdict also needs every seed to agree in sign (docs/claims.md). "
+        "a claim; a verdict also needs every seed to agree in sign (docs/claims.md). Claim 5: "
+        "t-tests over members and over (data set, seed) slopes, supported only when every depth "
+        "and the trend are. Claims 6 and 6b: one comparison per code size, interval over test "
+        "images from the stored per-digit errors. "
     )
     return Section(
         "claims",
         "Claims",
-        [paragraph(" ".join(summary_sentences(table)), "headline"), html_table,
-         paragraph(method + LEFT_OUT, "note")],
+        [html_table, paragraph(method + LEFT_OUT, "note")],
     )  # fmt: skip

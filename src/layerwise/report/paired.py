@@ -40,11 +40,17 @@ Verdict rules (``judge_claim``). Each comparison predicts a direction for effect
 
 A claim with no comparisons is "not tested by this profile". Otherwise, with n comparisons, n_for
 and n_against of them as above: "contradicted" when n_against > 0 and n_against >= n_for;
-"supported" when n_against == 0 and n_for > support_fraction x n (default: a strict majority);
+"supported" when n_against == 0 and n_for > support_fraction x n (default: a strict majority; with
+``require_all``, every comparison);
 "inconclusive" otherwise (too few significant comparisons, seeds that disagree, or a significant
 counter-example outweighed by support). All comparisons of a claim share one direction (a claim
 with two parts, e.g. claim 2's "beats" and "grows with depth", is judged as two claims), so the
 mean effect over them is meaningful.
+
+Claims measured on something other than test-image predictions (5: gradient-norm ratios; 6:
+reconstruction errors) build their comparisons with ``one_sample`` (a t-test and t-interval over
+independent units such as seeds) or ``wald`` (an effect with a standard error), and are judged by
+the same rules.
 
 Imports only numpy, scipy, pandas and the standard library (no torch, no mlflow)."""
 
@@ -56,7 +62,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
+from scipy.stats import binomtest, norm, ttest_1samp
+from scipy.stats import t as student_t
 
 Direction = Literal["a_better", "a_not_better"]
 Outcome = Literal["for", "against", "neither"]
@@ -270,6 +277,63 @@ def compare(
                       seed_effects=pooled.seed_effects)  # fmt: skip
 
 
+def one_sample(
+    label: str, values: Sequence[float], *, direction: Direction = "a_better", level: float = 0.95
+) -> Comparison:
+    """A Comparison from independent per-unit effects (e.g. one per seed): their mean, Student's t
+    interval and two-sided one-sample t-test against 0 (Student 1908).
+
+    One unit gives no spread: p = 1 and the interval is the point (the verdict can then only be
+    "neither"). Units that all equal the same non-zero value give p = 0 and a point interval.
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}; got {direction!r}")
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or v.size == 0 or not np.isfinite(v).all():
+        raise ValueError(
+            f"{label}: values must be a non-empty 1-D array of finite numbers; got {v}"
+        )
+    mean = float(v.mean())
+    sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
+    if v.size == 1 or sd == 0.0:
+        p = 1.0 if v.size == 1 or mean == 0.0 else 0.0
+        low = high = mean
+    else:
+        p = float(ttest_1samp(v, 0.0).pvalue)
+        half = float(student_t.ppf((1 + level) / 2, v.size - 1)) * sd / np.sqrt(v.size)
+        low, high = mean - half, mean + half
+    return Comparison(label, direction, p, mean, low, high, tuple(float(x) for x in v))
+
+
+def wald(
+    label: str,
+    effect: float,
+    se: float,
+    seed_effects: Sequence[float],
+    *,
+    direction: Direction = "a_better",
+    level: float = 0.95,
+) -> Comparison:
+    """A Comparison from an effect and its standard error: normal interval and two-sided Wald
+    test. ``se`` NaN (not estimable): p = 1 and a NaN interval; ``se`` 0: p = 0 unless effect 0."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}; got {direction!r}")
+    if not np.isfinite(effect):
+        raise ValueError(f"{label}: effect must be finite; got {effect}")
+    if np.isnan(se):
+        nan = float("nan")
+        return Comparison(label, direction, 1.0, float(effect), nan, nan, tuple(seed_effects))
+    if se < 0:
+        raise ValueError(f"{label}: se must be >= 0; got {se}")
+    z = float(norm.ppf((1 + level) / 2))
+    if se == 0:
+        p = 1.0 if effect == 0 else 0.0
+    else:
+        p = float(2 * norm.sf(abs(effect) / se))
+    return Comparison(label, direction, p, float(effect), float(effect - z * se),
+                      float(effect + z * se), tuple(float(x) for x in seed_effects))  # fmt: skip
+
+
 def outcome(comp: Comparison, p_adjusted: float, *, alpha: float, margin: float) -> Outcome:
     """'for' / 'against' / 'neither' for one comparison (rules in the module docstring)."""
     significant = p_adjusted < alpha
@@ -305,8 +369,12 @@ def judge_claim(
     alpha: float = 0.05,
     margin: float = 0.0,
     support_fraction: float = 0.5,
+    require_all: bool = False,
 ) -> ClaimVerdict:
     """Holm within the claim, an outcome per comparison, then the verdict (module docstring).
+
+    require_all: "supported" needs every comparison for the claim (claim 5: the ratio at every
+    depth *and* the trend), instead of more than ``support_fraction`` of them.
 
     margin: how much lower A's error may be and still count as "not lower" (a_not_better only),
     in the effect's units. The reported interval is [mean of lower bounds, mean of upper bounds]:
@@ -332,7 +400,7 @@ def judge_claim(
     n_against = sum(j.outcome == "against" for j in judged)
     if n_against > 0 and n_against >= n_for:
         verdict = "contradicted"
-    elif n_against == 0 and n_for > support_fraction * n:
+    elif n_against == 0 and (n_for == n if require_all else n_for > support_fraction * n):
         verdict = "supported"
     else:
         verdict = "inconclusive"

@@ -41,15 +41,13 @@ class ReportContext:
     filter_files: list[Path]
     grad_epochs: int = 5
     baselines: pd.DataFrame | None = None  # baselines_section.compare_baselines(...)
+    claims: pd.DataFrame | None = None  # claims.judge_claims(...) table, for the summary
 
 
 def summary_section(ctx: ReportContext) -> Section:
-    summary = build_summary(ctx.lookup, ctx.grid, ctx.compared)
-    blocks = [paragraph(s, "headline") for s in summary.headline]
-    for topic, sentences in summary.details.items():
-        blocks.append(f"<h3>{esc(topic)}</h3>")
-        blocks.append(bullet_list(sentences) if sentences else paragraph("None.", "note"))
-    return Section("summary", "Summary", blocks)
+    """At most summary.MAX_SENTENCES sentences in one paragraph; the tables hold every cell."""
+    summary = build_summary(ctx.lookup, ctx.grid, ctx.compared, ctx.claims)
+    return Section("summary", "Summary", [paragraph(" ".join(summary.headline), "headline")])
 
 
 def tables_section(ctx: ReportContext) -> Section:

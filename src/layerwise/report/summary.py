@@ -1,10 +1,12 @@
-"""The report's summary: sentences generated from the numbers, never hard-coded findings.
+"""The report's summary: at most MAX_SENTENCES sentences generated from the numbers, never
+hard-coded findings (issue 16: the per-cell bullet list is gone; the tables hold every cell).
 
-Three questions of Larochelle et al. (JMLR 2009, Sections 4-5): does each pretraining method beat
-random initialisation at equal depth; does depth help (with and without pretraining); how many
-published cells does this run reproduce. "Beats" means the 95% intervals are disjoint and ours is
-lower; overlapping intervals are a tie. All comparisons use the dropout-off cells, as the papers
-did."""
+One sentence each: the claims' verdicts (the claims section comes next); and three questions of
+Larochelle et al. (JMLR 2009, Sections 4-5): does pretraining beat random initialisation at equal
+depth (counted over data set x depth x method); does depth help (counted over data set x method);
+how many published cells does this run reproduce; plus, when there are any, the cells that have no
+number. "Beats" means the 95% intervals are disjoint and ours is lower; overlapping intervals are a
+tie. All comparisons use the dropout-off cells, as the papers did."""
 
 from __future__ import annotations
 
@@ -13,18 +15,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from layerwise.report.cells import CellLookup, CellStat
+from layerwise.report.claims_section import claims_sentence
 from layerwise.report.tables import Grid
 
-NAMES = {
-    "none": "random initialisation",
-    "ae": "autoencoder pretraining",
-    "dae": "denoising autoencoder pretraining",
-    "rbm": "RBM pretraining",
-}
-
-
-def _name(method: str) -> str:
-    return NAMES.get(method, f"{method} pretraining")
+#: Issue 16: the summary at the top of the report is short.
+MAX_SENTENCES = 8
 
 
 def _cap(text: str) -> str:
@@ -34,10 +29,9 @@ def _cap(text: str) -> str:
 
 @dataclass
 class Summary:
-    """Headline sentences plus, per topic, a list of detail sentences."""
+    """The summary's sentences, in reading order (at most MAX_SENTENCES)."""
 
     headline: list[str] = field(default_factory=list)
-    details: dict[str, list[str]] = field(default_factory=dict)
 
 
 def compare_cells(a: CellStat, b: CellStat) -> str:
@@ -47,48 +41,45 @@ def compare_cells(a: CellStat, b: CellStat) -> str:
     return "beats" if a.mean < b.mean else "is worse than"
 
 
-def pretraining_sentences(lookup: CellLookup, grid: Grid) -> tuple[list[str], dict[str, int]]:
-    """One sentence per (data set, depth, pretraining method) against random init at that depth."""
-    sentences, counts = [], {"beats": 0, "ties with": 0, "is worse than": 0, "n/a": 0}
+def pretraining_counts(lookup: CellLookup, grid: Grid) -> dict[str, int]:
+    """How often each pretraining method beats / ties with / is worse than random initialisation at
+    equal depth, over data sets x depths x methods; "n/a" when either cell has no number."""
+    counts = {"beats": 0, "ties with": 0, "is worse than": 0, "n/a": 0}
     for ds in grid.datasets:
         for depth in grid.depths:
             base = lookup.get(ds, depth, "none")
             for method in (m for m in grid.methods if m != "none"):
                 cell = lookup.get(ds, depth, method)
-                if not (cell.ok and base.ok):
-                    which = "random init" if not base.ok else method
-                    what = base.status if not base.ok else cell.status
-                    sentences.append(
-                        f"{_cap(_name(method))} at depth {depth} on {ds} cannot be "
-                        f"compared: the {which} cell is {what}."
-                    )
-                    counts["n/a"] += 1
-                    continue
-                word = compare_cells(cell, base)
-                counts[word] += 1
-                sentences.append(
-                    f"{_cap(_name(method))} {word} random initialisation at depth {depth} "
-                    f"on {ds}: {cell.text()} vs {base.text()}."
-                )
-    return sentences, counts
+                counts[compare_cells(cell, base) if cell.ok and base.ok else "n/a"] += 1
+    return counts
 
 
-def depth_sentence(lookup: CellLookup, ds: str, method: str, depths: list[int]) -> str:
-    """Does the best depth beat depth 1 (disjoint intervals) for this method and data set?"""
-    who = "without pretraining" if method == "none" else f"with {_name(method)}"
-    cells = {d: lookup.get(ds, d, method) for d in depths}
-    ok = {d: c for d, c in cells.items() if c.ok}
+def depth_effect(lookup: CellLookup, ds: str, method: str, depths: list[int]) -> str:
+    """'helps' (the best depth beats depth 1, disjoint intervals), 'does not help' (depth 1 is best,
+    or the best ties with it) or 'n/a' (depth 1 or every other depth has no number)."""
+    ok = {d: c for d in depths if (c := lookup.get(ds, d, method)).ok}
     if 1 not in ok or len(ok) < 2:
-        return f"On {ds} {who}, the effect of depth cannot be judged (too few finished depths)."
+        return "n/a"
     best = min(ok, key=lambda d: ok[d].mean)
-    if best == 1:
-        return f"On {ds} {who}, depth does not help: depth 1 is best ({ok[1].text()})."
-    verb = "ties with" if ok[best].overlaps(ok[1]) else "beats"
-    helps = "does not help" if verb == "ties with" else "helps"
-    return (
-        f"On {ds} {who}, depth {helps}: depth {best} ({ok[best].text()}) {verb} "
-        f"depth 1 ({ok[1].text()})."
-    )
+    return "helps" if best != 1 and not ok[best].overlaps(ok[1]) else "does not help"
+
+
+def depth_headline(lookup: CellLookup, grid: Grid) -> str:
+    """One sentence: for how many (data set, method) pairs a deeper net beats depth 1."""
+    by_method = {m: [depth_effect(lookup, ds, m, grid.depths) for ds in grid.datasets]
+                 for m in grid.methods}  # fmt: skip
+    judged = {m: [e for e in v if e != "n/a"] for m, v in by_method.items()}
+    n = sum(len(v) for v in judged.values())
+    if n == 0:
+        return "The effect of depth cannot be judged (too few finished depths)."
+    helps = {m: v.count("helps") for m, v in judged.items() if v}
+    per = ", ".join(f"{k} of {len(judged[m])} {_short(m)}" for m, k in helps.items())
+    return (f"A net deeper than one hidden layer beats depth 1 (disjoint intervals) in "
+            f"{sum(helps.values())} of {n} (data set, method) pairs: {per}.")  # fmt: skip
+
+
+def _short(method: str) -> str:
+    return "without pretraining" if method == "none" else f"with {method}"
 
 
 def reproduction_sentences(compared: pd.DataFrame) -> tuple[str, list[str]]:
@@ -138,10 +129,15 @@ def failure_sentence(lookup: CellLookup, grid: Grid) -> str:
     return _cap("; ".join(parts)) + ": they have no number and are not compared."
 
 
-def build_summary(lookup: CellLookup, grid: Grid, compared: pd.DataFrame) -> Summary:
-    """All three questions as a Summary (headline first, details by topic)."""
+def build_summary(
+    lookup: CellLookup, grid: Grid, compared: pd.DataFrame, claims: pd.DataFrame | None = None
+) -> Summary:
+    """The summary's sentences: claims (when ``claims``, the claims table, is given), pretraining
+    against random initialisation, depth, published cells, and the cells without a number last."""
     summary = Summary()
-    pre, counts = pretraining_sentences(lookup, grid)
+    if claims is not None and len(claims):
+        summary.headline.append(claims_sentence(claims))
+    counts = pretraining_counts(lookup, grid)
     n = counts["beats"] + counts["ties with"] + counts["is worse than"]
     summary.headline.append(
         f"Across {n} comparisons at equal depth, pretraining beats random initialisation in "
@@ -149,14 +145,12 @@ def build_summary(lookup: CellLookup, grid: Grid, compared: pd.DataFrame) -> Sum
         f"{counts['is worse than']}"
         + (f"; {counts['n/a']} cannot be compared." if counts["n/a"] else ".")
     )
-    head, misses = reproduction_sentences(compared)
-    summary.headline.append(head)
+    summary.headline.append(depth_headline(lookup, grid))
+    summary.headline.append(reproduction_sentences(compared)[0])
     failures = failure_sentence(lookup, grid)
     if failures:
         summary.headline.append(failures)
-    summary.details["Pretraining versus random initialisation"] = pre
-    summary.details["Does depth help?"] = [
-        depth_sentence(lookup, ds, m, grid.depths) for ds in grid.datasets for m in grid.methods
-    ]
-    summary.details["Published cells not reproduced"] = misses
+    if len(summary.headline) > MAX_SENTENCES:  # a guard for whoever adds a sentence
+        raise AssertionError(f"the summary has {len(summary.headline)} sentences; at most "
+                             f"{MAX_SENTENCES} (issue 16)")  # fmt: skip
     return summary

@@ -82,28 +82,43 @@ def import_study(
     results_root = Path(results_root).resolve()
     selection = read_selection(Path(results_csv))
     jobs = [load_job(Path(d), selection, log_weights) for d in job_dirs]
-    check_reachable(tracking_uri)
-    open_runs: list[str] = []
-    with import_lock(lock_path(tracking_uri, results_root)), _bounded_http():
-        source = run_set(results_root)
-        client = MlflowClient(tracking_uri=tracking_uri)
-        try:
-            experiment_id = _experiment_id(client, experiment, tracking_uri)
-            parents, children = _existing_runs(client, experiment_id, source["id"])
-            summary = {
-                job.job_id: _sync_job(
-                    client, experiment_id, job, parents, children, log_weights, source, open_runs
-                )
-                for job in jobs
-            }
-        except (MlflowException, OSError, ConnectionError) as err:
-            raise _failed(client, tracking_uri, open_runs, err) from err
+    with store_session(tracking_uri, results_root, experiment) as (
+        client,
+        experiment_id,
+        source,
+        open_runs,
+    ):
+        parents, children = _existing_runs(client, experiment_id, source["id"])
+        summary = {
+            job.job_id: _sync_job(
+                client, experiment_id, job, parents, children, log_weights, source, open_runs
+            )
+            for job in jobs
+        }
     files.write_json(Path(out_json), summary)
     return summary
 
 
 @contextlib.contextmanager
-def _bounded_http() -> Iterator[None]:
+def store_session(tracking_uri: str, results_root: Path, experiment: str) -> Iterator[tuple]:
+    """The frame of every write of a results folder to the store: the store is reachable, the
+    folder's import lock is held, HTTP calls are bounded; yields (client, experiment id, the
+    folder's run set, the list of runs left open). A store error inside becomes one
+    :class:`TrackingError` line naming the URI, after the open runs are marked FAILED."""
+    check_reachable(tracking_uri)
+    open_runs: list[str] = []
+    with import_lock(lock_path(tracking_uri, results_root)), bounded_http():
+        source = run_set(results_root)
+        client = MlflowClient(tracking_uri=tracking_uri)
+        try:
+            experiment_id = ensure_experiment(client, experiment, tracking_uri)
+            yield client, experiment_id, source, open_runs
+        except (MlflowException, OSError, ConnectionError) as err:
+            raise tracking_failure(client, tracking_uri, open_runs, err) from err
+
+
+@contextlib.contextmanager
+def bounded_http() -> Iterator[None]:
     """Set HTTP_BOUNDS (where the environment does not) for the duration of the import."""
     added = {k: v for k, v in HTTP_BOUNDS.items() if k not in os.environ}
     os.environ.update(added)
@@ -114,7 +129,9 @@ def _bounded_http() -> Iterator[None]:
             os.environ.pop(key, None)
 
 
-def _failed(client: MlflowClient, uri: str, open_runs: list[str], err: Exception) -> TrackingError:
+def tracking_failure(
+    client: MlflowClient, uri: str, open_runs: list[str], err: Exception
+) -> TrackingError:
     """Mark the runs left open FAILED (if the store still answers); one line for the user."""
     reason = " ".join(str(err).split())[:300] or type(err).__name__
     left = ""
@@ -131,7 +148,7 @@ def _failed(client: MlflowClient, uri: str, open_runs: list[str], err: Exception
     )
 
 
-def _experiment_id(client: MlflowClient, name: str, tracking_uri: str) -> str:
+def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:
     """Get or create (or restore) the experiment. A SQLite store keeps artifacts next to its
     database (``<db folder>/mlartifacts/<name>``, absolute file URI); a server uses its default."""
     found = client.get_experiment_by_name(name)
@@ -156,14 +173,14 @@ def _existing_runs(client: MlflowClient, experiment_id: str, run_set_id: str) ->
     parents: dict[str, list] = {}
     children: dict[str, list] = {}
     mine = f"tags.`{RUN_SET_TAG}` = '{run_set_id}'"
-    for run in _search(client, experiment_id, f"tags.`{ROLE_TAG}` = 'parent' and {mine}"):
+    for run in search_runs(client, experiment_id, f"tags.`{ROLE_TAG}` = 'parent' and {mine}"):
         parents.setdefault(run.data.tags.get("job_id", ""), []).append(run)
-    for run in _search(client, experiment_id, f"tags.`{ROLE_TAG}` = 'member' and {mine}"):
+    for run in search_runs(client, experiment_id, f"tags.`{ROLE_TAG}` = 'member' and {mine}"):
         children.setdefault(run.data.tags.get(PARENT_TAG, ""), []).append(run)
     return parents, children
 
 
-def _search(client: MlflowClient, experiment_id: str, filter_string: str) -> Iterator:
+def search_runs(client: MlflowClient, experiment_id: str, filter_string: str) -> Iterator:
     token = None
     while True:
         page = client.search_runs(
@@ -219,7 +236,7 @@ def _log_job(
     open_runs: list[str],
 ) -> tuple[str, dict[str, str]]:
     """Parent first (RUNNING), then one child per member, then the parent is marked FINISHED.
-    ``open_runs`` lists the runs created and not yet terminated (for :func:`_failed`)."""
+    ``open_runs`` lists the runs created and not yet terminated (for :func:`tracking_failure`)."""
     start_ms, end_ms = runlog.job_times_ms(job.record)
     mine = {
         RUN_SET_TAG: source["id"],
@@ -229,7 +246,7 @@ def _log_job(
     parent = client.create_run(experiment_id, start_ms, tags, run_name=job.job_id)
     parent_id = parent.info.run_id
     open_runs.append(parent_id)
-    _log_batched(client, parent_id, runlog.parent_metrics(job), runlog.parent_params(job), [])
+    log_batched(client, parent_id, runlog.parent_metrics(job), runlog.parent_params(job), [])
     for path in runlog.parent_artifacts(job, log_weights):
         client.log_artifact(parent_id, str(path))
     members: dict[str, str] = {}
@@ -240,7 +257,7 @@ def _log_job(
         child_id = child.info.run_id
         open_runs.append(child_id)
         metrics = runlog.member_metrics(job, member)
-        _log_batched(client, child_id, metrics, runlog.member_params(job, member), [])
+        log_batched(client, child_id, metrics, runlog.member_params(job, member), [])
         weights = runlog.member_weights(job, member, log_weights)
         if weights is not None:
             client.log_artifact(child_id, str(weights), artifact_path="weights")
@@ -252,7 +269,7 @@ def _log_job(
     return parent_id, members
 
 
-def _log_batched(
+def log_batched(
     client: MlflowClient,
     run_id: str,
     metrics: list[Metric],
