@@ -13,7 +13,7 @@ run: $(STAMP)
 
 # The reproduction of the published tables, one piece per data set (config/reproduce/*.yaml), each
 # in its own folder reproduce/<piece>/ (results/, reports/); then one table of every target cell.
-PIECES ?= rectangles mnist-basic mnist-rot convex
+PIECES ?= rectangles rectangles-depth1 mnist-basic mnist-rot convex
 reproduce: $(STAMP)
 	for p in $(PIECES); do \
 	  start=$$(date +%s); \

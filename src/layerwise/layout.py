@@ -69,6 +69,7 @@ MEMBER_COLUMNS = (
     "n_hidden",
     "activation",
     "lr",
+    "output_lr",  # the output layer's learning rate where it differs from lr (NaN: lr)
     "momentum",
     "p_drop_input",
     "p_drop_hidden",

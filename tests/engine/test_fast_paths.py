@@ -85,6 +85,34 @@ def test_hand_written_step_equals_autograd_sgd(activation, batch):
     assert torch.allclose(norms, expect_norms, rtol=1e-4)
 
 
+@pytest.mark.parametrize("momentum", [None, torch.tensor([0.9, 0.5])])
+def test_output_lr_scales_only_the_output_layers_step(momentum):
+    """Oracle: autograd SGD where the output layer's weights and bias use output_lr."""
+    k, params = 2, _net(2)
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.rand(k, 6, 12, generator=g), torch.randint(0, 3, (k, 6), generator=g)
+    lr, out_lr = torch.tensor([0.5, 2.0]), torch.tensor([0.05, 0.7])
+    vel = None if momentum is None else [torch.rand(p.shape, generator=g) * 0.01 for p in params]
+    ref = [p.clone().requires_grad_(True) for p in params]
+    h = x
+    for i in range(2):
+        h = torch.sigmoid(torch.baddbmm(ref[2 * i + 1].unsqueeze(1), h, ref[2 * i]))
+    logits = torch.baddbmm(ref[5].unsqueeze(1), h, ref[4])
+    nll = torch.stack([F.cross_entropy(logits[m], y[m]) for m in range(k)])
+    grads = torch.autograd.grad(nll.sum(), ref)
+    want = []
+    for j, (p, gr) in enumerate(zip(params, grads, strict=True)):
+        rate = (out_lr if j >= 4 else lr).view((-1,) + (1,) * (p.dim() - 1))
+        v = gr * rate
+        if vel is not None:
+            v = v + vel[j] * momentum.view((-1,) + (1,) * (p.dim() - 1))
+        want.append(p - v)
+    mlp.sgd_train_step(params, x, y, lr, output_lr=out_lr, momentum=momentum,
+                       velocity=None if vel is None else [v.clone() for v in vel])  # fmt: skip
+    for got, exp in zip(params, want, strict=True):
+        assert torch.allclose(got, exp.detach(), atol=1e-6)
+
+
 def test_gram_norms_hold_at_realistic_sizes():
     g = torch.Generator().manual_seed(1)
     h = torch.sigmoid(torch.randn(3, 20, 500, generator=g))  # positive inputs, as in an MLP

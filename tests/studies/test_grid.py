@@ -110,6 +110,23 @@ def test_halving_rungs_scale_and_groups_are_the_selection_groups(cfg):
     assert finetune_settings(off.members, off.budget, n_classes=10).halving_groups is None
 
 
+def test_output_lr_candidates_cross_lr_and_reach_the_engine(cfg):
+    cfg = deep_merge(cfg, {"finetune": {"output_lr": [0.3, 1.0]}, "dropout": {"lr_scale": 10.0}})
+    job = finetune_jobs(cfg)[0]
+    g = cfg["grid"]
+    n = len(g["pretraining"]) * len(cfg["finetune"]["lr"]) * 2 * len(g["dropout"]) * len(g["seeds"])
+    assert len(job.members) == n
+    plain = [m for m in job.members if not m.dropout]
+    assert {m.output_lr for m in plain} == {0.3, 1.0}
+    assert all("-out" in m.candidate for m in job.members)
+    assert {m.output_lr for m in job.members if m.dropout} == {3.0, 10.0}  # x lr_scale
+    settings = finetune_settings(job.members, job.budget, n_classes=10)
+    assert settings.output_lr == [m.output_lr for m in job.members]
+    assert settings.blowup_factor == cfg["finetune"]["blowup_factor"] == 100
+    off = finetune_jobs(deep_merge(cfg, {"finetune": {"output_lr": None}}))[0]
+    assert finetune_settings(off.members, off.budget, n_classes=10).output_lr is None
+
+
 def test_momentum_candidates_and_the_dropout_recipe(cfg):
     changes = {"lr_scale": 10.0, "momentum": 0.95, "max_norm": None}
     cfg = deep_merge(cfg, {"finetune": {"momentum": [0.0, 0.9]}, "dropout": changes})

@@ -6,8 +6,9 @@ stopping on the validation error. Srivastava et al. (JMLR 2014) sec. 4-5: dropou
 hidden units and max-norm; see layerwise.engine.mlp for the conventions (inverted dropout,
 hidden columns only).
 
-Per member: seed (data order, dropout masks, output-layer init), lr, momentum, p_drop_input,
-p_drop_hidden, max_norm. Choices (documented here, parameters where it matters):
+Per member: seed (data order, dropout masks, output-layer init), lr, output_lr (the output layer's
+rate; None = lr), momentum, p_drop_input, p_drop_hidden, max_norm. Choices (documented here,
+parameters where it matters):
   * output layer initialised to zeros (the tutorial's LogisticRegression) or Glorot uniform;
   * only full minibatches (N // batch_size per epoch; the order changes every epoch);
   * history train_loss / train_error are running means over the epoch's minibatches as trained (with
@@ -42,7 +43,7 @@ import torch
 from layerwise.device import bf16_products, resolve_precision, uses_bf16
 from layerwise.engine import loop, mlp
 from layerwise.engine import population as pop
-from layerwise.engine.finetune_state import Members, Tracker
+from layerwise.engine.finetune_state import BLOWUP_FACTOR, Members, Tracker
 from layerwise.engine.layers import ACTIVATIONS, init_layer
 
 Layers = Sequence[tuple[torch.Tensor, torch.Tensor]]
@@ -54,6 +55,9 @@ class FinetuneSettings:
 
     seeds: list[int]
     lr: float | list[float] = 0.1
+    # the output layer's learning rate (None: lr). Its step sums over the hidden units, so a wide
+    # last hidden layer wants a smaller rate there than the hidden layers (docs/choices.md)
+    output_lr: float | list[float] | None = None
     momentum: float | list[float] = 0.0
     p_drop_input: float | list[float] = 0.0
     p_drop_hidden: float | list[float] = 0.0
@@ -78,9 +82,12 @@ class FinetuneSettings:
     halving_rungs: tuple[int, ...] = ()
     halving_eta: int = 3
     halving_groups: list[int] | None = None
+    # a finite epoch loss above blowup_factor x ln(n_classes) is a blow-up (finetune_state)
+    blowup_factor: float = BLOWUP_FACTOR
 
     _RANGES = {
         "lr": (0.0, np.inf, False),
+        "output_lr": (0.0, np.inf, False),
         "momentum": (0.0, 1.0, True),
         "p_drop_input": (0.0, 1.0, True),
         "p_drop_hidden": (0.0, 1.0, True),
@@ -90,8 +97,11 @@ class FinetuneSettings:
     def tensor(self, name: str, device) -> torch.Tensor:
         """Per-member field as (K,) float32, checked against its legal range."""
         lo, hi, hi_open = self._RANGES[name]
+        value = getattr(self, name)
+        if name == "output_lr" and value is None:
+            value = self.lr
         vals = pop.per_member(
-            getattr(self, name),
+            value,
             len(self.seeds),
             name,
             low=lo,
@@ -113,6 +123,8 @@ class FinetuneSettings:
             or self.eval_batch_size < 1
         ):
             raise ValueError("max_epochs, patience, batch_size, eval_batch_size must be >= 1")
+        if not self.blowup_factor > 1.0:
+            raise ValueError(f"blowup_factor must be > 1, got {self.blowup_factor}")
         if self.min_epochs < 0 or not 0.0 <= self.min_improvement < 1.0:
             raise ValueError(
                 f"min_epochs must be >= 0 and min_improvement in [0, 1); got {self.min_epochs}, "
@@ -143,6 +155,7 @@ class FinetuneSettings:
         per = {
             name: [vals[m] for m in members]
             for name in self._RANGES
+            if getattr(self, name) is not None
             for vals in [
                 pop.per_member(getattr(self, name), len(self.seeds), name, low=-np.inf, high=np.inf)
             ]
@@ -211,6 +224,7 @@ def _make_step(params: list, s: FinetuneSettings, device, velocity: list | None 
     (layerwise.device.bf16_products); everything else, evaluation included, stays float32.
     """
     lr, mom = s.tensor("lr", device), s.tensor("momentum", device)
+    out_lr = None if s.output_lr is None else s.tensor("output_lr", device)
     p_in, p_hid = s.tensor("p_drop_input", device), s.tensor("p_drop_hidden", device)
     max_norm = s.tensor("max_norm", device)
     use_max_norm = bool(torch.isfinite(max_norm).any())
@@ -235,6 +249,7 @@ def _make_step(params: list, s: FinetuneSettings, device, velocity: list | None 
         with bf16_products(bf16):
             loss, wrong, norms = mlp.sgd_train_step(
                 params, xb, yb, torch.where(active, lr, 0.0),
+                output_lr=None if out_lr is None else torch.where(active, out_lr, 0.0),
                 momentum=None if vel is None else torch.where(active, mom, 0.0), velocity=vel,
                 activation=s.activation, masks=masks, keep=keep, record_norms=s.record_grad_norms,
             )  # fmt: skip
@@ -307,7 +322,7 @@ def finetune(
         )
     run = training_population(init_layers, settings, d["x_train"].shape[1], device, log)
     params = run.full
-    tr = Tracker.start(params, K, device)
+    tr = Tracker.start(params, K, device, settings.blowup_factor)
     rows, epochs_run = [], np.zeros(K, dtype=np.int64)
     for epoch in range(1, settings.max_epochs + 1):
         t0, was_active = time.perf_counter(), tr.active.cpu().numpy().copy()  # no aliasing

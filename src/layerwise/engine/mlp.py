@@ -169,11 +169,13 @@ def sgd_train_step(
     masks: Sequence[torch.Tensor | None] | None = None,
     keep: Sequence[torch.Tensor | None] | None = None,
     record_norms: bool = True,
+    output_lr: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """One SGD step on the mean NLL for all members, in place -> loss (K,), errors (K,), norms.
 
     params: flat [W1, b1, ..., W_out, b_out], W (K, n_in, n_out); x (K, B, n_in); y (K, B);
-    lr, momentum: (K,) (0 for frozen members); velocity like params (None without momentum);
+    lr, momentum: (K,) (0 for frozen members); output_lr: (K,) learning rate of the output layer
+    (None: lr); velocity like params (None without momentum);
     masks[l]: bool keep mask for the input (l = 0) or hidden layer l's output, or None;
     keep[l]: (K, 1, 1) retention probabilities 1 - p. Norms: (L, K) ||dNLL/dW_l||_F or None.
     Same gradients as autograd through forward() + nll_and_error() (tests/models/test_fast_paths).
@@ -193,6 +195,7 @@ def sgd_train_step(
     delta.scatter_add_(-1, y.unsqueeze(-1), torch.full_like(delta[..., :1], -1.0))
     delta.mul_(1.0 / x.shape[1])
     lr3 = lr.view(-1, 1, 1)
+    out3 = lr3 if output_lr is None else output_lr.view(-1, 1, 1)
     mom3 = None if momentum is None else momentum.view(-1, 1, 1)
     norms = []
     for i in reversed(range(n_layers)):
@@ -202,6 +205,7 @@ def sgd_train_step(
             dh = _drop(torch.bmm(delta, W.transpose(1, 2)), masks[i], keep[i])
             below = _act_backward(dh, outs[i - 1], activation)
         vW, vb = (None, None) if velocity is None else velocity[2 * i : 2 * i + 2]
-        norms.append(_update_layer(W, b, vW, vb, ins[i], delta, lr3, mom3, record_norms))
+        step = out3 if i == n_layers - 1 else lr3
+        norms.append(_update_layer(W, b, vW, vb, ins[i], delta, step, mom3, record_norms))
         delta = below
     return loss, wrong, (torch.stack(norms[::-1]) if record_norms else None)

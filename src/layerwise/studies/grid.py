@@ -151,28 +151,34 @@ def _momenta(cfg: dict) -> list[float]:
 
 
 def _members(cfg: dict, dataset: str, width: int, methods: list[str]) -> list[Member]:
-    """Resolved members of one population: method x pretraining candidate x lr x momentum x
-    dropout x seed. Dropout members train with lr x dropout.lr_scale and dropout.momentum (if set)
-    (Srivastava et al. 2014, A.2); the candidate id names the configured lr and momentum."""
+    """Resolved members of one population: method x pretraining candidate x lr x output lr x
+    momentum x dropout x seed. Dropout members train with (output) lr x dropout.lr_scale and
+    dropout.momentum (if set) (Srivastava et al. 2014, A.2); the candidate id names the configured
+    lr, output lr and momentum."""
     grid, do = cfg["grid"], cfg["dropout"]
     max_norm = do["max_norm"] if do["max_norm"] is not None else math.inf
     moms = _momenta(cfg)
+    out_lrs = cfg["finetune"]["output_lr"] or [None]  # None: the output layer at lr
     out = []
     for method in methods:
         for cand in pretrain_candidates(cfg, method):
             pid = pretrain_id(method, width, cand)
             pre = tuple(sorted(_pretrain_settings(cfg, dataset, cand).items()))
-            for lr, mom, dropout in itertools.product(cfg["finetune"]["lr"], moms, grid["dropout"]):
-                candidate = f"{pid}-ft{_fmt(lr)}" + (f"-m{_fmt(mom)}" if len(moms) > 1 else "")
-                if dropout:
-                    lr_m = float(lr) * do["lr_scale"]
-                    mom_m = mom if do["momentum"] is None else float(do["momentum"])
-                else:
-                    lr_m, mom_m = float(lr), mom
+            combos = itertools.product(cfg["finetune"]["lr"], out_lrs, moms, grid["dropout"])
+            for lr, out_lr, mom, dropout in combos:
+                candidate = (
+                    f"{pid}-ft{_fmt(lr)}"
+                    + (f"-out{_fmt(out_lr)}" if out_lr is not None else "")
+                    + (f"-m{_fmt(mom)}" if len(moms) > 1 else "")
+                )
+                scale = do["lr_scale"] if dropout else 1.0
+                lr_m = float(lr) * scale
+                out_m = None if out_lr is None else float(out_lr) * scale
+                mom_m = mom if not dropout or do["momentum"] is None else float(do["momentum"])
                 for i, seed in enumerate(grid["seeds"]):
                     out.append(Member(
                         f"{method}.{candidate}.do{int(dropout)}.s{seed}", int(seed), lr_m,
-                        candidate, momentum=mom_m, dropout=dropout,
+                        candidate, output_lr=out_m, momentum=mom_m, dropout=dropout,
                         p_drop_input=do["p_drop_input"] if dropout else 0.0,
                         p_drop_hidden=do["p_drop_hidden"] if dropout else 0.0,
                         max_norm=float(max_norm) if dropout else math.inf, pretraining=method,
@@ -197,6 +203,7 @@ def budget(cfg: dict, dataset: str) -> Budget:
         min_improvement=float(ft["min_improvement"]),
         halving_rungs=tuple(sorted({scaled_epochs(r, n, ref) for r in halving.get("rungs", [])})),
         halving_eta=int(halving.get("eta", 3)),
+        blowup_factor=float(ft["blowup_factor"]),
     )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from layerwise.engine.finetune import FinetuneSettings
+from layerwise.engine.finetune_state import BLOWUP_FACTOR
 from layerwise.layout import MEMBER_COLUMNS
 from layerwise.metrics import binomial_ci95
 
@@ -28,6 +29,7 @@ class Member:
     seed: int
     lr: float
     candidate: str  # hyperparameter candidate id, the same across seeds
+    output_lr: float | None = None  # the output layer's learning rate (None: lr)
     momentum: float = 0.0
     dropout: bool = False
     p_drop_input: float = 0.0
@@ -58,6 +60,7 @@ class Budget:
     min_improvement: float = 0.0
     halving_rungs: tuple[int, ...] = ()  # successive halving rungs (epochs); () = full search
     halving_eta: int = 3
+    blowup_factor: float = BLOWUP_FACTOR
 
 
 def halving_groups(members) -> list[int]:
@@ -74,6 +77,11 @@ def finetune_settings(members, budget: Budget, n_classes: int) -> FinetuneSettin
     return FinetuneSettings(
         seeds=[m.seed for m in members],
         lr=[m.lr for m in members],
+        output_lr=(
+            None
+            if all(m.output_lr is None for m in members)
+            else [m.lr if m.output_lr is None else m.output_lr for m in members]
+        ),
         momentum=[m.momentum for m in members],
         p_drop_input=[m.p_drop_input for m in members],
         p_drop_hidden=[m.p_drop_hidden for m in members],
@@ -90,6 +98,7 @@ def finetune_settings(members, budget: Budget, n_classes: int) -> FinetuneSettin
         halving_rungs=tuple(budget.halving_rungs),
         halving_eta=budget.halving_eta,
         halving_groups=halving_groups(members) if budget.halving_rungs else None,
+        blowup_factor=budget.blowup_factor,
     )
 
 
@@ -143,6 +152,7 @@ def member_rows(
             "n_hidden": info.n_hidden,
             "activation": info.activation,
             "lr": m.lr,
+            "output_lr": np.nan if m.output_lr is None else m.output_lr,
             "momentum": m.momentum,
             "p_drop_input": m.p_drop_input,
             "p_drop_hidden": m.p_drop_hidden,
