@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 from scipy.spatial import ConvexHull, QhullError
 
-from layerwise.data.convex import _anchored_sets, is_convex_image, make_convex
+from layerwise.data.convex import (
+    _anchored_sets,
+    _match_cells,
+    hull_deficiency,
+    is_convex_image,
+    make_convex,
+)
 
 S = 28
 
@@ -115,8 +121,13 @@ def test_v1_paper_values_verbatim_are_unbalanced_so_the_knob_matters():
     assert lit[y == 0].mean() > 1.4 * lit[y == 1].mean()  # measured ~470 vs ~270
 
 
-@pytest.mark.parametrize("construction", ["v1", "v2"])
-def test_both_constructions_label_by_the_oracle(construction):
+@pytest.fixture(scope="module")
+def sample_v3() -> tuple[np.ndarray, np.ndarray]:
+    return make_convex(300, rng=np.random.default_rng(9), construction="v3")
+
+
+@pytest.mark.parametrize("construction", ["v1", "v2"])  # v3: test_v3_every_image_is_labelled
+def test_every_construction_labels_by_the_oracle(construction):
     x, y = make_convex(300, rng=np.random.default_rng(6), construction=construction)
     assert 0.35 < y.mean() < 0.65
     for img, label in zip(x[:150], y[:150], strict=True):
@@ -147,6 +158,57 @@ def test_anchor_spread_controls_how_far_the_parts_of_a_union_stray():
         x, y = make_convex(400, rng=np.random.default_rng(8), anchor_spread=spread)
         split[spread] = np.mean([_components(img) > 1 for img in x[y == 0]])
     assert split[0.0] < 0.05 and split[20.0] > 0.3, split
+
+
+def test_hull_deficiency_counts_the_unlit_lattice_points_of_the_hull():
+    assert hull_deficiency(_img([])) == 0 and hull_deficiency(_img([(3, 3)])) == 0
+    assert hull_deficiency(_img([(r, c) for r in range(2, 5) for c in range(1, 6)])) == 0
+    assert hull_deficiency(_img([(0, 0), (0, 2)])) == 1
+    assert hull_deficiency(_img([(0, 0), (1, 0), (2, 0), (2, 1), (2, 2)])) == 1  # L: (1, 1)
+    square = [(r, c) for r in range(6) for c in range(6)]
+    notched = [(r, c) for r, c in square if not (r < 3 and c >= 3)]  # 6x6 minus a 3x3 corner
+    assert hull_deficiency(_img(notched)) == 3  # (1, 3), (2, 3), (2, 4): under the edge
+    rng = np.random.default_rng(11)
+    for _ in range(200):  # zero exactly when convex
+        img = np.zeros((8, 8))
+        img[2:6, 2:6] = rng.random((4, 4)) < rng.uniform(0.3, 0.95)
+        assert (hull_deficiency(img) == 0) == is_convex_image(img)
+
+
+def test_v3_every_image_is_labelled_by_the_oracle(sample_v3):
+    x, y = sample_v3
+    assert x.shape == (300, S * S) and 0.35 < y.mean() < 0.65
+    for img, label in zip(x, y, strict=True):
+        assert oracle_convex(img) == bool(label == 1) == is_convex_image(img)
+
+
+def test_v3_non_convex_sets_show_none_of_the_trivial_cues(sample_v3):
+    """One 8-connected piece, no hole, one run per row and column of the bounding box (so the
+    perimeter is 2 (height + width), as for a convex set), and a notch of >= sqrt(hull) points."""
+    from layerwise.data.shape_stats import STAT_NAMES, shape_stats
+
+    x, y = sample_v3
+    st = dict(zip(STAT_NAMES, shape_stats(x).T, strict=True))
+    box_perimeter = 2 * (st["bbox_height"] + st["bbox_width"])
+    k = y == 0
+    assert (st["components"][k] == 1).all() and (st["holes"][k] == 0).all()
+    assert (st["perimeter"][k] == box_perimeter[k]).all()
+    # convex sets as well, but for rare thin slivers (digitally convex, not 8-connected)
+    assert np.mean(st["perimeter"][~k] == box_perimeter[~k]) > 0.95
+    for img in x[y == 0]:
+        d = hull_deficiency(img)
+        assert d >= 1 and d >= np.sqrt(d + img.sum())  # the default min_notch, 1.0
+
+
+def test_match_cells_bin_height_width_and_fill():
+    """Cell = (height bin * 7 + width bin) * 6 + fill bin; sides 1..27 in 6 bins, 28 its own."""
+    sets = np.zeros((3, S, S), dtype=bool)
+    sets[0, 0:3, 0:4] = True  # 3 x 4, fill 1: bins 0, 0, 5
+    sets[1, :, 5:7] = True  # 28 x 2, fill 1: bins 6, 0, 5
+    sets[1, 0, 4] = True  # widens the box to 3 columns: fill 57 / 84 = 0.68 -> bin 2
+    sets[2, 0:20, 0:20] = np.tri(20, dtype=bool)  # triangle 20 x 20, fill 210 / 400 -> bin 1
+    cells = _match_cells(sets.reshape(3, -1), S)
+    assert cells.tolist() == [5, (6 * 7 + 0) * 6 + 2, (4 * 7 + 4) * 6 + 1]
 
 
 def test_convex_label_swaps_classes():
@@ -181,9 +243,12 @@ def test_zero_examples():
         ({"convex_label": -1}, "0 or 1"),
         ({"balance_scale": 0.0, "construction": "v1"}, "> 0 or None"),
         ({"balance_scale": None}, "'v1' only"),
-        ({"anchor_spread": 3.0, "construction": "v1"}, "'v2' only"),
+        ({"anchor_spread": 3.0, "construction": "v1"}, "'v2' and 'v3' only"),
+        ({"min_notch": 2.0}, "'v3' only"),
+        ({"min_notch": -1.0, "construction": "v3"}, ">= 0"),
+        ({"balance_scale": None, "construction": "v3"}, "'v1' only"),
         ({"anchor_spread": -1.0}, ">= 0"),
-        ({"construction": "v3"}, r"\('v1', 'v2'\)"),
+        ({"construction": "v4"}, r"\('v1', 'v2', 'v3'\)"),
         ({"image_size": 2}, ">= 3"),
     ],
 )

@@ -28,6 +28,17 @@ gives 38%, spread 12 gives 26%. A union is redrawn whole when a part has too few
 tilts union centres slightly away from the corners). Simple shape statistics still separate the
 classes (a logistic regression on them: 6.2% error); see docs/data-fidelity.md.
 
+construction="v3" (selectable; docs/data-fidelity.md). The convex class is v2's. A non-convex
+image is a v2 union (p_union 0.1, spread 20) kept only when it shows none of the cues that gave
+v2 away to simple statistics: one 8-connected piece, no hole, and one run of lit pixels in every
+row and column of its bounding box (so its perimeter is 2 (height + width), as a convex set's);
+and it must be clearly non-convex: d >= min_notch * sqrt(d + lit) unlit lattice points d in its
+hull (min_notch 1.0). Each non-convex image is then matched to a convex *template* (drawn like
+the convex class, never output): it takes the next candidate in the template's cell of (bbox
+height, width, fill); a template still unserved after ``_V3_PATIENCE`` candidates is replaced
+(small convex sets have almost no non-convex counterpart, so the match is partial and the
+non-convex images stay larger). About 20x slower than v2 (413 s for 6000 + 2000 + 50000).
+
 construction="v1" (the first generator). Half-planes not anchored (empty intersections rejected by
 the pixel minimum); with the paper's values non-convex images have ~75% more lit pixels (473 vs
 270), so each part of a union is kept with probability exp(-(lit - min_component_pixels) /
@@ -44,10 +55,13 @@ import numpy as np
 
 _BATCH = 4096  # candidates per vectorised batch: (4096, S*S) work arrays, ~13 MB float32 for S = 28
 _BATCH_V2 = 2048  # v2 sets per batch: (~H, S*S) bool half-plane masks, H ~ 2048 / p_halfplanes
-CONSTRUCTIONS = ("v1", "v2")
+CONSTRUCTIONS = ("v1", "v2", "v3")
 _V1_BALANCE = 205.0  # v1's default balance_scale
 _V2_SPREAD = 20.0  # v2's default anchor_spread (pixels)
 _V2_P_UNION = 0.05  # v2's default p_union: mean lit pixels equal to the convex class
+_V3_P_UNION = 0.1  # v3's default p_union (the lit pixels are balanced by the matching)
+_V3_MIN_NOTCH = 1.0  # v3: unlit hull lattice points >= min_notch * sqrt(hull lattice points)
+_V3_PATIENCE = 1000  # v3: candidates a convex template waits for before it is replaced
 
 
 def _halfplane_sets(
@@ -149,7 +163,7 @@ def _lit_and_hull(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     last = lit.shape[1] - 1 - lit[rows, ::-1].argmax(axis=1)
     r0, r1, c0, c1 = rows[0], rows[-1], first.min(), last.max()
     box = lit[r0 : r1 + 1, c0 : c1 + 1]
-    cand = [(int(c), int(r)) for r, c0, c1 in zip(rows, first, last, strict=True) for c in (c0, c1)]
+    cand = [(int(c), int(r)) for r, lo, hi in zip(rows, first, last, strict=True) for c in (lo, hi)]
     v = np.array(_hull(cand), dtype=np.int64)  # (h, 2) as (x, y)
     if len(v) == 1:
         return box, box.copy()
@@ -175,8 +189,8 @@ def is_convex_image(img: np.ndarray) -> bool:
 def hull_deficiency(img: np.ndarray) -> int:
     """Number of unlit lattice points in the convex hull of the lit set: |conv(L) ∩ Z^2| - |L|.
 
-    0 exactly when ``is_convex_image(img)``; larger for deeper or wider notches. The v3
-    construction's knob ``min_deficiency`` is a lower bound on it. Same input as is_convex_image.
+    0 exactly when ``is_convex_image(img)``; larger for deeper or wider notches (v3's ``min_notch``
+    bounds it from below). Same input as is_convex_image.
     """
     lit, in_hull = _lit_and_hull(img)
     return int(np.count_nonzero(in_hull) - np.count_nonzero(lit))
@@ -320,6 +334,137 @@ def _anchored_unions(
     return np.concatenate(out)[:m]
 
 
+def _one_run_per_line(masks: np.ndarray) -> np.ndarray:
+    """(m, S, S) bool -> (m,) True where every row and every column of the set's bounding box meets
+    it in exactly one run of lit pixels ("orthogonally convex"). Then the 4-neighbour perimeter is
+    that of the bounding box, 2 (height + width), as for every convex set; False for empty sets."""
+    out = masks.any(axis=(1, 2))
+    for a in (masks, masks.transpose(0, 2, 1)):
+        runs = a[:, :, 0] + np.count_nonzero(a[:, :, 1:] & ~a[:, :, :-1], axis=2)  # (m, S) per row
+        used = runs > 0
+        first, last = used.argmax(axis=1), a.shape[1] - 1 - used[:, ::-1].argmax(axis=1)
+        out &= (runs <= 1).all(axis=1) & (used.sum(axis=1) == last - first + 1)
+    return out
+
+
+def _n_components(masks: np.ndarray) -> np.ndarray:
+    """(m, S, S) bool -> (m,) number of 8-connected lit components of each image."""
+    from scipy import ndimage
+
+    structure = np.zeros((3, 3, 3), dtype=bool)
+    structure[1] = True  # 8-connectivity within an image, none across images
+    labels, n = ndimage.label(masks, structure=structure)
+    image_of = np.zeros(n + 1, dtype=np.int64)
+    image_of[labels.ravel()] = np.repeat(np.arange(len(masks)), masks[0].size)
+    return np.bincount(image_of[1:], minlength=len(masks))
+
+
+_FILL_EDGES = np.array([0.5, 0.6, 0.7, 0.8, 0.9])  # v3 cells: bounding-box fill bins (6)
+
+
+def _match_cells(sets: np.ndarray, s: int) -> np.ndarray:
+    """(m, s*s) bool non-empty sets -> (m,) cell index of (bbox height, bbox width, bbox fill).
+
+    A side of 1..s-1 pixels falls in one of 6 equal bins, a side of s (touching both borders) in a
+    7th; fill = lit / (height x width) in [0, .5), [.5, .6), ..., [.8, .9), [.9, 1]."""
+    a = sets.reshape(-1, s, s)
+    sides, bins = [], []
+    for used in (a.any(axis=2), a.any(axis=1)):  # rows used, columns used
+        side = s - used.argmax(axis=1) - used[:, ::-1].argmax(axis=1)
+        sides.append(side)
+        bins.append(np.where(side == s, 6, np.minimum((side - 1) * 6 // (s - 1), 5)))
+    fill = np.count_nonzero(sets, axis=1) / (sides[0] * sides[1])
+    return (bins[0] * 7 + bins[1]) * 6 + np.searchsorted(_FILL_EDGES, fill, side="right")
+
+
+def _v3_candidates(
+    count: np.ndarray,
+    rng: np.random.Generator,
+    p_union: float,
+    min_component_pixels: int,
+    anchor_spread: float,
+    min_notch: float,
+    s: int,
+) -> np.ndarray:
+    """v2 unions of count[i] anchored parts, kept when one 8-connected piece, one run per row and
+    column of the bounding box, and not convex with a notch: d >= max(1, min_notch sqrt(d + lit))
+    unlit lattice points d in the hull -> (k, s*s)."""
+    unions = _draw_unions(count, rng, p_union, min_component_pixels, anchor_spread, s)
+    unions = unions[_one_run_per_line(unions.reshape(-1, s, s))]
+    unions = unions[_n_components(unions.reshape(-1, s, s)) == 1]
+    d = np.array([hull_deficiency(u.reshape(s, s)) for u in unions], dtype=np.int64)
+    hull = d + np.count_nonzero(unions, axis=1)  # lattice points in the hull
+    return unions[(d >= 1) & (d >= min_notch * np.sqrt(hull))]
+
+
+def _matched_unions(
+    m: int,
+    *,
+    rng: np.random.Generator,
+    p_halfplanes: float,
+    min_convex_pixels: int,
+    p_union: float,
+    min_component_pixels: int,
+    n_sets: tuple[int, int],
+    anchor_spread: float,
+    min_notch: float,
+    patience: int,
+    s: int,
+) -> np.ndarray:
+    """v3 non-convex class: m candidates of `_v3_candidates`, matched cell by cell to convex
+    *templates* (drawn like the convex class, never output) -> (m, s*s).
+
+    Template i asks for a candidate in its cell (`_match_cells`); candidates are pooled by cell and
+    handed out first come, first served, so the output's cells follow the convex class's
+    distribution and within a cell the candidates are unselected. A template still unserved after
+    `patience` further candidates is replaced by a fresh one (cells that unions rarely reach)."""
+    from collections import deque
+
+    def cells_of_new_templates(k: int) -> np.ndarray:
+        t = _anchored_convex(k, rng=rng, p=p_halfplanes, min_pixels=min_convex_pixels, s=s)
+        return _match_cells(t, s)
+
+    want = cells_of_new_templates(m)  # (m,) cell each template asks for
+    born = np.zeros(m, dtype=np.int64)  # candidates made before the template was drawn
+    queue: dict[int, deque] = {}  # cell -> templates waiting for it, oldest first
+    for i, c in enumerate(want.tolist()):
+        queue.setdefault(c, deque()).append(i)
+    pool: dict[int, deque] = {}  # cell -> unused candidates, oldest first
+    out = np.zeros((m, s * s), dtype=bool)
+    served = np.zeros(m, dtype=bool)
+    made, tried = 0, 0
+
+    def next_waiting(c: int) -> int | None:
+        waiting = queue.get(c)
+        while waiting and (served[waiting[0]] or want[waiting[0]] != c):
+            waiting.popleft()  # a replaced template's old entry
+        return waiting.popleft() if waiting else None
+
+    while not served.all():
+        if tried > 5000 * m + 1_000_000:
+            raise RuntimeError("acceptance too low: lower min_notch or raise p_union")
+        count = rng.integers(n_sets[0], n_sets[1] + 1, _BATCH_V2 // 4)  # parts per union
+        cand = _v3_candidates(
+            count, rng, p_union, min_component_pixels, anchor_spread, min_notch, s
+        )
+        tried, made = tried + len(count), made + len(cand)
+        for c, img in zip(_match_cells(cand, s).tolist(), cand, strict=True):
+            i = next_waiting(c)
+            if i is None:
+                pool.setdefault(c, deque()).append(img)
+            else:
+                out[i], served[i] = img, True
+        stale = np.flatnonzero(~served & (made - born >= patience))
+        if stale.size:
+            want[stale], born[stale] = cells_of_new_templates(len(stale)), made
+            for i, c in zip(stale.tolist(), want[stale].tolist(), strict=True):
+                if pool.get(c):
+                    out[i], served[i] = pool[c].popleft(), True
+                else:
+                    queue.setdefault(c, deque()).append(i)
+    return out
+
+
 def _check_args(
     n: int,
     p_halfplanes: float,
@@ -344,15 +489,23 @@ def _check_args(
         raise ValueError(f"balance_scale must be > 0 or None, got {balance_scale}")
 
 
-def _check_construction(construction: str, balance_scale: float | None, anchor_spread: float):
+def _check_construction(
+    construction: str, balance_scale: float | None, anchor_spread: float, min_notch: float
+):
     if construction not in CONSTRUCTIONS:
         raise ValueError(f"construction must be one of {CONSTRUCTIONS}, got {construction!r}")
     if not (np.isfinite(anchor_spread) and anchor_spread >= 0):
         raise ValueError(f"anchor_spread must be finite and >= 0, got {anchor_spread}")
-    if construction == "v2" and balance_scale != _V1_BALANCE:
-        raise ValueError("balance_scale applies to construction 'v1' only (v2 balances by p_union)")
+    if construction != "v1" and balance_scale != _V1_BALANCE:
+        raise ValueError(
+            "balance_scale applies to construction 'v1' only (v2 and v3 balance otherwise)"
+        )
     if construction == "v1" and anchor_spread != _V2_SPREAD:
-        raise ValueError("anchor_spread applies to construction 'v2' only")
+        raise ValueError("anchor_spread applies to constructions 'v2' and 'v3' only")
+    if construction != "v3" and min_notch != _V3_MIN_NOTCH:
+        raise ValueError("min_notch applies to construction 'v3' only")
+    if not (np.isfinite(min_notch) and min_notch >= 0):
+        raise ValueError(f"min_notch must be finite and >= 0, got {min_notch}")
 
 
 def make_convex(
@@ -369,16 +522,19 @@ def make_convex(
     convex_label: int = 1,
     balance_scale: float | None = _V1_BALANCE,
     anchor_spread: float = _V2_SPREAD,
+    min_notch: float = _V3_MIN_NOTCH,
 ) -> tuple[np.ndarray, np.ndarray]:
     """n convex / non-convex binary images and labels (convex -> convex_label).
 
-    construction: "v2" (default, anchored parts; see the module docstring) or "v1" (the first
+    construction: "v2" (default, anchored parts; see the module docstring), "v3" (v2's unions
+    restricted to those without the simple cues, matched to convex templates) or "v1" (the first
     generator: independent parts, tilted by balance_scale). p_union None: 0.07 for v1 (the paper),
-    0.05 for v2 (balances the mean lit pixels). balance_scale is v1's only, anchor_spread v2's.
+    0.05 for v2 (balances the mean lit pixels), 0.1 for v3. balance_scale is v1's only,
+    anchor_spread v2's and v3's, min_notch v3's.
     """
-    _check_construction(construction, balance_scale, anchor_spread)
+    _check_construction(construction, balance_scale, anchor_spread, min_notch)
     if p_union is None:
-        p_union = 0.07 if construction == "v1" else _V2_P_UNION
+        p_union = {"v1": 0.07, "v2": _V2_P_UNION, "v3": _V3_P_UNION}[construction]
     _check_args(n, p_halfplanes, p_union, n_sets, image_size, convex_label, balance_scale)
     n_pix = image_size * image_size
     for name, v in (
@@ -401,6 +557,23 @@ def make_convex(
             n_sets=n_sets,
             image_size=image_size,
             balance_scale=balance_scale,
+        )
+    elif construction == "v3":
+        x[is_cvx] = _anchored_convex(
+            n_cvx, rng=rng, p=p_halfplanes, min_pixels=min_convex_pixels, s=image_size
+        )
+        x[~is_cvx] = _matched_unions(
+            n - n_cvx,
+            rng=rng,
+            p_halfplanes=p_halfplanes,
+            min_convex_pixels=min_convex_pixels,
+            p_union=p_union,
+            min_component_pixels=min_component_pixels,
+            n_sets=n_sets,
+            anchor_spread=anchor_spread,
+            min_notch=min_notch,
+            patience=_V3_PATIENCE,
+            s=image_size,
         )
     else:
         x[is_cvx] = _anchored_convex(
