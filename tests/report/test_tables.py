@@ -106,7 +106,9 @@ def test_table_2007_and_dropout_table():
     a = t07.rows[0]
     assert [c.text for c in a[1:3]] == ["4.50% ± 0.18", "3.10% ± 0.15"]
     assert [c.bold for c in a[1:3]] == [False, True]
-    assert a[3].text == a[4].text == a[5].text == "missing"
+    assert a[3].text == a[4].text == a[5].text == "not in this profile"  # depth 3 not planned
+    planned = Grid(grid.datasets, [1, 2, 3], grid.methods, grid.dropouts)
+    assert table_2007(lookup, planned).rows[0][4].text == "missing"  # planned, no result
     dropout = dropout_table(lookup, grid)
     first = dropout.rows[0]  # a, none, depth 1: 4.50 +- 0.18 off vs 4.00 +- 0.17 on
     assert [c.text for c in first[3:]] == ["4.50% ± 0.18", "4.00% ± 0.17", "helps"]

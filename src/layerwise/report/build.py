@@ -45,7 +45,8 @@ def _titles(results: pd.DataFrame, provenance: dict, grid: Grid) -> tuple[str, s
     title = "Greedy layer-wise pretraining of deep networks" + (f": {study}" if study else "")
     subtitle = (
         f"{int(results['selected'].sum())} selected of {len(results)} members, "
-        f"{len(grid.datasets)} data sets; finished {provenance.get('finished') or 'unknown'}"
+        f"{len(grid.datasets)} data set{'s' if len(grid.datasets) != 1 else ''}; "
+        f"finished {provenance.get('finished') or 'unknown'}"
     )
     return title, subtitle
 

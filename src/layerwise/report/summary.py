@@ -140,7 +140,8 @@ def build_summary(
     counts = pretraining_counts(lookup, grid)
     n = counts["beats"] + counts["ties with"] + counts["is worse than"]
     summary.headline.append(
-        f"Across {n} comparisons at equal depth, pretraining beats random initialisation in "
+        f"Across {n} comparison{'s' if n != 1 else ''} at equal depth, pretraining beats "
+        f"random initialisation in "
         f"{counts['beats']}, ties in {counts['ties with']} and is worse in "
         f"{counts['is worse than']}"
         + (f"; {counts['n/a']} cannot be compared." if counts["n/a"] else ".")

@@ -103,10 +103,14 @@ def depth_table(lookup: CellLookup, grid: Grid) -> Table:
 def table_2007(lookup: CellLookup, grid: Grid) -> Table:
     """Rows = data sets, columns = NNet, DBN-1, SAA-3, DBN-3, SdA-3; bold per row."""
     rows = []
+    planned = [depth in grid.depths and method in grid.methods for _, method, depth in MODELS_2007]
     for ds in grid.datasets:
         cells = [lookup.get(ds, depth, method, False) for _, method, depth in MODELS_2007]
         marks = mark_best(cells)
-        rows.append([Cell(ds)] + [value_cell(c, b) for c, b in zip(cells, marks, strict=True)])
+        rows.append([Cell(ds)] + [
+            value_cell(c, b) if run else Cell("not in this profile", "missing")
+            for c, b, run in zip(cells, marks, planned, strict=True)
+        ])  # fmt: skip
     return Table(
         "table_2007",
         "Models of the 2007 benchmark",
