@@ -61,9 +61,14 @@ def test_results_table_has_every_cell_and_seed(smoke_study):
 def _mlflow_counts(workdir):
     from mlflow.tracking import MlflowClient
 
+    from layerwise.tracking.importer import ROLE_TAG
+
     client = MlflowClient(tracking_uri=f"sqlite:///{workdir}/results/mlflow.db")
     exp = client.get_experiment_by_name(f"layerwise-{CFG['study']}")
     runs = client.search_runs([exp.experiment_id], max_results=5000)
+    claims = [r for r in runs if r.data.tags.get(ROLE_TAG) == "claims"]
+    assert len(claims) == 1  # the study-level claims run (tracking.claims_run), exactly once
+    runs = [r for r in runs if r.data.tags.get(ROLE_TAG) != "claims"]
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     return parents, children
