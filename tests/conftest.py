@@ -7,6 +7,7 @@ skipped, with the reason, when neither holds the four files.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -94,3 +95,17 @@ def browser(chromium, tmp_path):
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(chromium[1]))
     yield driver
     driver.quit()
+
+
+@pytest.fixture(scope="session")
+def benchmark_script():
+    """Load benchmarks/<name>.py as a module (the benchmark scripts are not a package)."""
+
+    def load(name: str):
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    return load

@@ -1,20 +1,13 @@
 """The benchmark entry point runs end to end on a tiny net and its table is self-consistent."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_trainer.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_trainer", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def bench(benchmark_script):
+    return benchmark_script("bench_trainer")
 
 
 def test_tiny_run_writes_a_consistent_table(bench, tmp_path):

@@ -2,7 +2,6 @@
 records them; a failing or hanging part is recorded and the next one runs; the projection's
 arithmetic against hand-computed numbers."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -17,11 +16,8 @@ SCRIPT = ROOT / "benchmarks" / "gpu_check.py"
 
 
 @pytest.fixture(scope="module")
-def gc():
-    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def gc(benchmark_script):
+    return benchmark_script("gpu_check")
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,6 @@
 """The halving replay (benchmarks/halving_replay.py) predicts exactly what the engine's successive
 halving does: the same members pruned at the same rungs, the same epochs, the same selection."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,16 +9,12 @@ from layerwise.engine.finetune import FinetuneSettings, finetune
 from layerwise.engine.layers import init_layer
 from layerwise.metrics import select_best
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "halving_replay.py"
 QUIET = {"log": lambda line: None}
 
 
 @pytest.fixture(scope="module")
-def replay():
-    spec = importlib.util.spec_from_file_location("halving_replay", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def replay(benchmark_script):
+    return benchmark_script("halving_replay")
 
 
 @pytest.fixture(scope="module")
