@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed
 
 run: $(STAMP)
 	$(VENV)/bin/snakemake --cores all --configfile $(CONFIG)
+	$(VENV)/bin/python -m layerwise.studies.timing
 
 # The reproduction of the published tables, one piece per data set (config/reproduce/*.yaml), each
 # in its own folder reproduce/<piece>/ (results/, reports/); then one table of every target cell.
@@ -20,6 +21,7 @@ reproduce: $(STAMP)
 	  $(VENV)/bin/snakemake -s $(CURDIR)/Snakefile --cores all \
 	    --configfile $(CURDIR)/config/reproduce/$$p.yaml --directory reproduce/$$p || exit 1; \
 	  echo "$$p: $$(( $$(date +%s) - start )) s wall" | tee -a reproduce/wall_times.txt; \
+	  $(VENV)/bin/python -m layerwise.studies.timing reproduce/$$p | tee -a reproduce/wall_times.txt; \
 	done
 	$(VENV)/bin/python -m layerwise.report.reproduction reproduce --out reproduce/reproduction.csv
 
