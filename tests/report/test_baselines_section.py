@@ -10,6 +10,7 @@ import pytest
 
 from layerwise.report.baselines_section import (
     baselines_section,
+    card_notes,
     compare_baselines,
     fidelity_verdict,
     read_baselines,
@@ -93,6 +94,27 @@ def test_section_shows_the_table_with_intervals_n_test_and_recalled_marks(compar
     assert "convex: a logistic regression on simple per-image statistics" in html
     assert "errs 6.20% ± 0.47 (n_test 10000)" in html
     assert "within 20% (relative) of the published SVMrbf on 1 of 4" in section.blocks[0]
+
+
+def test_each_data_card_caption_puts_our_svm_beside_the_published(compared, tmp_path):
+    from layerwise.report.images import card_caption, sample_figures
+    from layerwise.report.tables import Grid
+
+    notes = card_notes(compared)
+    assert set(notes) == {"convex", "rectangles", "mnist-back-image"}  # mnist-full: no SVM run
+    assert notes["rectangles"].startswith("RBF SVM 3.37% ± 0.35 on 10000 test images, published ")
+    assert notes["rectangles"].endswith(": harder")
+    assert "recalled" in notes["convex"] and "within 20%" in notes["convex"]
+    caption = card_caption("convex", {"n_train": 6000}, notes["convex"])
+    assert caption.startswith("Samples of convex, one row per class (n_train = 6000). RBF SVM")
+    assert card_notes(None) == {}
+    png = tmp_path / "data" / "convex" / "samples.png"
+    png.parent.mkdir(parents=True)
+    png.write_bytes(b"png")
+    grid = Grid(datasets=["convex", "rectangles"], depths=[1], methods=["none"], dropouts=[False])
+    figures, missing = sample_figures(tmp_path / "data", grid, notes)
+    assert [f.caption for f in figures] == [card_caption("convex", {}, notes["convex"])]
+    assert missing and "rectangles" in missing[0]
 
 
 def test_no_baselines_no_section(tmp_path):

@@ -174,6 +174,25 @@ def stats_notes(compared: pd.DataFrame) -> list[str]:
     return notes
 
 
+def card_notes(compared: pd.DataFrame | None) -> dict[str, str]:
+    """Per data set, one clause for its card's caption: our RBF SVM beside the published SVMrbf."""
+    notes: dict[str, str] = {}
+    for r in (compared if compared is not None else pd.DataFrame()).itertuples(index=False):
+        if not math.isfinite(r.svm_rbf_pct):
+            continue
+        published = _published(r, "svmrbf")
+        published = (
+            "no published value"
+            if published == "–"
+            else (f"published SVMrbf {published}" + (" (recalled)" if r.svmrbf_recalled else ""))
+        )
+        notes[r.dataset] = (
+            f"RBF SVM {r.svm_rbf_pct:.2f}% ± {r.svm_rbf_ci_pct:.2f} on "
+            f"{int(r.svm_rbf_n_test)} test images, {published}: {r.verdict}"
+        )
+    return notes
+
+
 def baselines_section(compared: pd.DataFrame | None) -> Section | None:
     """The section, or None when no baselines were computed (data.baselines.enabled false)."""
     if compared is None or compared.empty:

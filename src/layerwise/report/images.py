@@ -101,22 +101,31 @@ def filter_figures(
     return out
 
 
-def card_caption(ds: str, card: dict) -> str:
-    """A one-line caption from the data card's scalar entries (nested entries are skipped)."""
+def card_caption(ds: str, card: dict, note: str = "") -> str:
+    """A one-line caption from the data card's scalar entries (nested entries are skipped) and a
+    note (the baseline classifiers' errors beside the published ones, when they were run)."""
     items = [
         f"{k} = {v}" for k, v in card.items() if isinstance(v, (int, float, str)) and k != "sha256"
     ]
-    return f"Samples of {ds}, one row per class" + (f" ({'; '.join(items[:8])})" if items else "")
+    caption = f"Samples of {ds}, one row per class" + (
+        f" ({'; '.join(items[:8])})" if items else ""
+    )
+    return caption + (f". {note}" if note else "")
 
 
-def sample_figures(data_dir: Path, grid: Grid) -> tuple[list[FigureOut], list[str]]:
-    """samples.png of each data set as is, and notes on data sets whose folder lacks it."""
+def sample_figures(
+    data_dir: Path, grid: Grid, card_notes: dict[str, str] | None = None
+) -> tuple[list[FigureOut], list[str]]:
+    """samples.png of each data set as is (captioned from its card and ``card_notes[ds]``), and
+    notes on data sets whose folder lacks it."""
     out, notes = [], []
     for ds in grid.datasets:
         png, card = Path(data_dir) / ds / "samples.png", Path(data_dir) / ds / "card.json"
         if not png.is_file():
             notes.append(f"{ds}: no samples.png in {png.parent}")
             continue
-        caption = card_caption(ds, load_json(card) if card.is_file() else {})
+        caption = card_caption(
+            ds, load_json(card) if card.is_file() else {}, (card_notes or {}).get(ds, "")
+        )
         out.append(FigureOut(f"samples_{ds}", png.read_bytes(), caption, kind="samples"))
     return out, notes

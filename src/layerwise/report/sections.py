@@ -14,7 +14,7 @@ import pandas as pd
 import yaml
 
 from layerwise.report import figures, images
-from layerwise.report.baselines_section import baselines_section
+from layerwise.report.baselines_section import baselines_section, card_notes
 from layerwise.report.cells import CellLookup
 from layerwise.report.compare import compare_tables
 from layerwise.report.deep_autoencoder_section import autoencoder_section
@@ -103,7 +103,7 @@ def figures_section(ctx: ReportContext) -> Section:
     filters = images.filter_figures(ctx.filter_files, ctx.results, ctx.grid)
     blocks.append("<h3>First-layer filters</h3>")
     blocks += filters or [paragraph("No filters.npz found under the pretraining folder.", "note")]
-    samples, notes = images.sample_figures(ctx.data_dir, ctx.grid)
+    samples, notes = images.sample_figures(ctx.data_dir, ctx.grid, card_notes(ctx.baselines))
     blocks.append("<h3>Data set samples</h3>")
     blocks += samples + ([bullet_list(notes)] if notes else [])
     return Section("figures", "Figures", blocks)
