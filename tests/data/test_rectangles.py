@@ -44,6 +44,17 @@ def test_side_distribution_is_uniform_over_admissible_pairs():
     assert heights.min() == 1 and heights.max() == S
 
 
+def test_min_side_excludes_thin_bars_and_keeps_the_default_draws():
+    x2, y2 = make_rectangles(1000, rng=np.random.default_rng(4), min_side=2)
+    boxes = [_bbox(m) for m in x2.reshape(-1, S, S) > 0]
+    sides = np.array([(r1 - r0, c1 - c0) for r0, r1, c0, c1 in boxes])
+    assert sides.min() == 2 and sides.max() == S
+    assert np.all(np.abs(sides[:, 0] - sides[:, 1]) >= 3)
+    np.testing.assert_array_equal(y2, (sides[:, 0] > sides[:, 1]).astype(np.int64))
+    x1, _ = make_rectangles(30, rng=np.random.default_rng(5), min_side=1)
+    np.testing.assert_array_equal(x1, make_rectangles(30, rng=np.random.default_rng(5))[0])
+
+
 def test_class_balance_and_lit_pixel_balance():
     x, y = make_rectangles(2000, rng=np.random.default_rng(2))
     assert abs(y.mean() - 0.5) < 0.05  # Bernoulli(1/2): sd 0.011
@@ -110,6 +121,8 @@ def test_rectangles_image_with_natural_images():
     [
         ({"min_side_diff": 0}, r"\[1, 27\]"),
         ({"min_side_diff": 28}, r"\[1, 27\]"),
+        ({"min_side": 0}, r"min_side must be in \[1, 25\]"),
+        ({"min_side": 26}, r"min_side must be in \[1, 25\]"),
         ({"tall_label": 2}, "0 or 1"),
         ({"image_size": 1}, ">= 2"),
     ],
