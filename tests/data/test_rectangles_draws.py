@@ -1,4 +1,4 @@
-"""benchmarks/rectangles_draws.py: one SVM fit per data draw, reproducible, draws differ."""
+"""benchmarks/rectangles_draws.py: one SVM fit per data draw, reproducible, on that draw's data."""
 
 import numpy as np
 

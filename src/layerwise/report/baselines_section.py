@@ -177,14 +177,14 @@ def stats_notes(compared: pd.DataFrame) -> list[str]:
 def card_notes(compared: pd.DataFrame | None) -> dict[str, str]:
     """Per data set, one clause for its card's caption: our RBF SVM beside the published SVMrbf."""
     notes: dict[str, str] = {}
-    for r in (compared if compared is not None else pd.DataFrame()).itertuples(index=False):
+    for r in [] if compared is None else compared.itertuples(index=False):
         if not math.isfinite(r.svm_rbf_pct):
             continue
-        published = _published(r, "svmrbf")
         published = (
-            "no published value"
-            if published == "–"
-            else (f"published SVMrbf {published}" + (" (recalled)" if r.svmrbf_recalled else ""))
+            f"published SVMrbf {_published(r, 'svmrbf')}"
+            + (" (recalled)" if r.svmrbf_recalled else "")
+            if math.isfinite(r.svmrbf_pct)
+            else "no published value"
         )
         notes[r.dataset] = (
             f"RBF SVM {r.svm_rbf_pct:.2f}% ± {r.svm_rbf_ci_pct:.2f} on "
