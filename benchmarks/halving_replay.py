@@ -7,10 +7,11 @@ halving trains exactly as in the full search, and that a pruned one's history is
 full-search history). So from a full search's ``history.csv`` (the validation error of every member
 after every epoch) and ``results.csv`` we know, for any rungs and eta, which members
 ``finetune.halving`` keeps (layerwise.engine.finetune_state.Tracker.prune: within each selection
-group, the best ceil(n / eta) by validation error so far, ties to the earlier member), how many
-epochs each trains, and which one selection picks. A survivor's test error is its full-search test
-error; a pruned member is never selected unless every survivor of its group failed, which is
-reported.
+group, the best ceil(n / eta) by validation error so far, ties to the lower validation NLL where
+the history has ``valid_loss`` (finetune.tie_break "valid_loss"), then to the earlier member),
+how many epochs each trains, and which one selection picks. A survivor's test error is its
+full-search test error; a pruned member is never selected unless every survivor of its group
+failed, which is reported.
 
 Usage (one or more finished studies; rungs count like finetune.max_epochs, i.e. are scaled by the
 study's finetune.budget_reference_n, as finetune.halving.rungs are):
@@ -43,15 +44,13 @@ def replay(results: pd.DataFrame, history: pd.DataFrame, rungs, eta: int) -> pd.
     out["halved_epochs"] = out["epochs_run"].astype(float)
     out["pruned_epoch"] = np.nan
     racing = pd.Series(True, index=out.index)
-    valid = history.pivot_table(index=MEMBER, columns="epoch", values="valid_error")
     members = pd.MultiIndex.from_frame(out[list(MEMBER)])
     div = out["diverged_epoch"].fillna(np.inf) if "diverged_epoch" in out else np.inf
     for rung in sorted(rungs):
-        cols = [c for c in valid.columns if c <= rung]
-        best_at = valid[cols].min(axis=1).reindex(members).to_numpy()
+        best_at, loss_at = _best_up_to(history, rung, members)
         in_race = racing & (div > rung)
         for _, group in out[in_race].groupby(SELECTION_KEYS, sort=False, dropna=False):
-            order = sorted(group.index, key=lambda i: (best_at[out.index.get_loc(i)], i))
+            order = sorted(group.index, key=lambda i: (*_rank(best_at, loss_at, out, i), i))
             dropped = order[math.ceil(len(order) / eta) :]
             racing.loc[dropped] = False
             still = [i for i in dropped if out.at[i, "halved_epochs"] > rung]
@@ -59,9 +58,29 @@ def replay(results: pd.DataFrame, history: pd.DataFrame, rungs, eta: int) -> pd.
             out.loc[still, "pruned_epoch"] = rung
             for i in still:  # what it would report: its best error up to the rung
                 out.at[i, "valid_error"] = best_at[out.index.get_loc(i)]
+                if "valid_loss" in out:
+                    out.at[i, "valid_loss"] = loss_at[out.index.get_loc(i)]
                 out.at[i, "test_error"] = np.nan  # unknown: not in the full search's tables
     out["halved_selected"] = select_best(out)  # never a failed member
     return out
+
+
+def _best_up_to(history: pd.DataFrame, rung: int, members: pd.MultiIndex):
+    """Per member (in ``members`` order): its best (validation error, validation NLL) over the
+    epochs <= rung, as the engine keeps it: the lowest error, among equal errors the lowest NLL
+    (the NLL is NaN where the history has none: then ties go to the earlier member)."""
+    h = history[history["epoch"] <= rung]
+    order = ["valid_error", "valid_loss"] if "valid_loss" in h else ["valid_error"]
+    best = h.sort_values([*order, "epoch"], kind="stable").groupby(list(MEMBER)).head(1)
+    best = best.set_index(list(MEMBER)).reindex(members)
+    loss = best["valid_loss"] if "valid_loss" in best else pd.Series(np.nan, index=best.index)
+    return best["valid_error"].to_numpy(), loss.to_numpy()
+
+
+def _rank(best_at, loss_at, out: pd.DataFrame, i) -> tuple[float, float]:
+    pos = out.index.get_loc(i)
+    loss = loss_at[pos]
+    return best_at[pos], (np.inf if np.isnan(loss) else loss)
 
 
 def compare(replayed: pd.DataFrame, full: pd.DataFrame) -> dict:

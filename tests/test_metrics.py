@@ -80,3 +80,23 @@ def test_selection_never_picks_diverged_and_ties_go_first():
     assert select_best(t).tolist() == [False, True, False]
     t["valid_error"] = np.nan
     assert not select_best(t).any()
+
+
+def test_equal_validation_errors_go_to_the_lower_validation_nll():
+    t = pd.DataFrame(
+        dict(
+            dataset="d",
+            depth=1,
+            pretraining="none",
+            dropout=False,
+            seed=[1, 1, 1, 2, 2],
+            candidate=["x", "y", "z", "x", "y"],
+            valid_error=[0.3, 0.2, 0.2, 0.1, 0.1],
+            valid_loss=[0.1, 0.9, 0.5, np.nan, 0.4],  # a missing NLL ranks last
+        )
+    )
+    assert select_best(t).tolist() == [False, False, True, False, True]
+    assert select_best(t, tie_break="first").tolist() == [False, True, False, True, False]
+    assert select_best(t.drop(columns="valid_loss")).tolist() == [False, True, False, True, False]
+    with pytest.raises(ValueError, match="tie_break must be one of"):
+        select_best(t, tie_break="last")

@@ -82,6 +82,7 @@ MEMBER_COLUMNS = (
     "best_epoch",
     "train_error",
     "valid_error",
+    "valid_loss",  # validation NLL of the kept parameters (breaks ties in valid_error)
     "test_error",
     "n_train",
     "n_valid",

@@ -4,7 +4,9 @@
 * the 95% interval is the normal approximation to the binomial, 1.96 sqrt(p (1 - p) / n_test)
   (the papers print it as "p +- half-width", e.g. 2.71% +- 0.14 on n_test = 50000);
 * model selection: for each seed, the hyperparameter candidate with the lowest validation error is
-  selected and its test error is reported. Ties go to the candidate listed first (stable order).
+  selected and its test error is reported. Equal validation errors go to the lower validation
+  NLL (``tie_break = "valid_loss"``, our choice: docs/choices.md), then to the candidate listed
+  first (stable order); ``tie_break = "first"`` skips the NLL.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ import numpy as np
 import pandas as pd
 
 SELECTION_KEYS = ["dataset", "depth", "pretraining", "dropout", "seed"]
+#: How equal validation errors are ordered (a member's best epoch, halving rungs, selection):
+#: "valid_loss" = by the validation NLL, lower first; "first" = the earlier epoch / the candidate
+#: listed first. On a 200-image validation set errors move in steps of 0.5%: ties are common.
+TIE_BREAKS = ("valid_loss", "first")
 
 
 def error_rate(predicted: np.ndarray, target: np.ndarray) -> float:
@@ -47,8 +53,14 @@ def failed_rows(table: pd.DataFrame) -> pd.Series:
     return failed
 
 
-def select_best(table: pd.DataFrame, keys: list[str] | None = None) -> pd.Series:
+def select_best(
+    table: pd.DataFrame, keys: list[str] | None = None, tie_break: str = "valid_loss"
+) -> pd.Series:
     """Boolean mask: the row with the lowest ``valid_error`` within each group of ``keys``.
+
+    Equal validation errors go to the lower ``valid_loss`` (validation NLL) with tie_break
+    "valid_loss" where the table has that column (a missing value ranks last), then to the
+    earliest listed candidate; with "first" straight to the earliest listed.
 
     Failed rows (:func:`failed_rows`: diverged, blown up, at chance, or a NaN validation error)
     are never selected; a group where every row failed has no selected row, and the report shows
@@ -62,9 +74,15 @@ def select_best(table: pd.DataFrame, keys: list[str] | None = None) -> pd.Series
     usable = table[~failed_rows(table)]
     if usable.empty:
         return mask
-    # idxmin keeps the first of equal minima: ties go to the earliest listed candidate
-    best = usable.groupby(keys, sort=False, dropna=False)["valid_error"].idxmin()
-    mask.loc[best.values] = True
+    if tie_break not in TIE_BREAKS:
+        raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {tie_break!r}")
+    order = ["valid_error"]
+    if tie_break == "valid_loss" and "valid_loss" in usable:
+        order.append("valid_loss")
+    # a stable sort keeps the listed order among full ties: they go to the earliest candidate
+    ranked = usable.sort_values(order, kind="stable", na_position="last")
+    best = ranked.groupby(keys, sort=False, dropna=False).head(1).index
+    mask.loc[best] = True
     return mask
 
 

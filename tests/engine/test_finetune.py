@@ -79,6 +79,7 @@ def test_result_tables_and_best_params(small):
         "train_error",
         "valid_error",
         "test_error",
+        "valid_loss",
         "diverged",
         "diverged_epoch",
         "blew_up",
@@ -91,6 +92,7 @@ def test_result_tables_and_best_params(small):
         "train_loss",
         "train_error",
         "valid_error",
+        "valid_loss",
         "grad_norm_l1",
         "grad_norm_l2",
         "grad_norm_l3",
@@ -104,6 +106,8 @@ def test_result_tables_and_best_params(small):
     assert np.allclose(r.summary.valid_error, hist_best)  # summary = clean eval at the best epoch
     for m in (0, 1):
         assert hist_best[m] == r.history[r.history.member == m].valid_error.min()
+        row = r.history[(r.history.member == m) & (r.history.epoch == best[m])]
+        assert r.summary.valid_loss[m] == pytest.approx(row.valid_loss.item())
 
 
 def test_population_equals_members_trained_alone(small):
@@ -203,10 +207,44 @@ def test_later_divergence_keeps_best_so_far_params():
     assert tr.best_epoch.tolist() == [1, 1]  # 0.6 is no improvement; member 1's 0.1 is not trusted
 
 
+def test_equal_error_at_a_lower_validation_nll_is_kept_without_restarting_patience():
+    params = [torch.ones(2, 3, 2), torch.zeros(2, 2)]
+    trackers = {tb: Tracker.start([p.clone() for p in params], 2, "cpu", tie_break=tb)
+                for tb in ("valid_loss", "first")}  # fmt: skip
+    for tb, tr in trackers.items():
+        p = [x.clone() for x in params]
+        tr.update(
+            p, torch.zeros(2), torch.tensor([0.5, 0.5]), 1, 1, valid_loss=torch.tensor([0.9, 0.9])
+        )
+        p[0] += 1  # epoch 2: same errors; member 0 at a lower NLL, member 1 at a higher one
+        tr.update(
+            p, torch.zeros(2), torch.tensor([0.5, 0.5]), 2, 1, valid_loss=torch.tensor([0.7, 1.1])
+        )
+        moved = tb == "valid_loss"
+        assert tr.best_epoch.tolist() == [2 if moved else 1, 1], tb
+        assert tr.best_loss.tolist() == pytest.approx([0.7 if moved else 0.9, 0.9]), tb
+        assert torch.equal(tr.best_params[0][0], p[0][0] if moved else params[0][0]), tb
+        # patience 1: a tie is no improvement for the clock, so both stop after epoch 2
+        assert tr.clock_epoch.tolist() == [1, 1] and tr.active.tolist() == [False, False], tb
+
+
+def test_halving_ranks_equal_errors_by_validation_nll():
+    params = [torch.ones(3, 3, 2), torch.zeros(3, 2)]
+    for tb, kept in (("valid_loss", [2]), ("first", [0])):
+        tr = Tracker.start(params, 3, "cpu", tie_break=tb)
+        tr.update(params, torch.zeros(3), torch.tensor([0.3, 0.3, 0.3]), 1, 5,
+                  valid_loss=torch.tensor([0.8, 0.9, 0.7]))  # fmt: skip
+        assert tr.prune([0, 0, 0], eta=3, epoch=1) == 2
+        assert torch.nonzero(tr.active).flatten().tolist() == kept, tb
+
+
 def test_early_stopping_is_per_member(small):
     r = finetune(
-        _hidden([1, 2]), small, _settings([1, 2], lr=[0.5, 0.0], max_epochs=6, patience=2), **QUIET
-    )
+        _hidden([1, 2]),
+        small,
+        _settings([1, 2], lr=[0.5, 0.0], max_epochs=6, patience=2, tie_break="first"),
+        **QUIET,
+    )  # "first": the best epoch is the patience clock's last restart
     s = r.summary
     assert s.best_epoch[1] == 1 and s.epochs_run[1] == 3  # never improves after epoch 1
     assert (s.epochs_run == np.minimum(6, s.best_epoch + 2)).all()  # each member its own stop

@@ -67,6 +67,7 @@ rule dropout_study_summary:
         "results/logs/dropout_study/summary.log",
     params:
         reference_csv=CFG["report"]["reference_csv"],
+        tie_break=CFG["finetune"]["tie_break"],
     script:
         "../scripts/dropout_study.py"
 

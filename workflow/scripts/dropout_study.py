@@ -14,6 +14,7 @@ if snakemake.rule == "dropout_study_summary":
         [Path(p) for p in snakemake.input.members],
         Path(snakemake.output.summary),
         Path(ref) if ref else None,
+        tie_break=snakemake.params.tie_break,
     )
 else:
     from layerwise.studies.dropout import run_dropout_job

@@ -12,12 +12,13 @@ parameters where it matters):
   * output layer initialised to zeros (the tutorial's LogisticRegression) or Glorot uniform;
   * only full minibatches (N // batch_size per epoch; the order changes every epoch);
   * history train_loss / train_error are running means over the epoch's minibatches as trained (with
-    dropout on); valid_error is a clean evaluation after the epoch; grad_norm_l{i} is the mean over
-    the epoch's minibatches of ||dNLL/dW_i||_F (the gradient reaching layer i; Glorot & Bengio
-    2010);
+    dropout on); valid_error and valid_loss (mean NLL) are a clean evaluation after the epoch;
+    grad_norm_l{i} is the mean over the epoch's minibatches of ||dNLL/dW_i||_F (the gradient
+    reaching layer i; Glorot & Bengio 2010);
   * early stopping per member: a member stops when `patience` epochs passed without a lower
     validation error (lower by `min_improvement`, relative, to restart the clock; never before
-    `min_epochs`); its best-epoch parameters (any strictly lower error) are kept; a stopped
+    `min_epochs`); its best-epoch parameters (any strictly lower error; with tie_break
+    "valid_loss" also an equal error at a lower validation NLL) are kept; a stopped
     member is frozen, the loop ends when all members stopped or after max_epochs (state:
     layerwise.engine.finetune_state);
   * successive halving (optional, `halving_rungs`): after each rung epoch, within each group of
@@ -45,6 +46,7 @@ from layerwise.engine import loop, mlp
 from layerwise.engine import population as pop
 from layerwise.engine.finetune_state import BLOWUP_FACTOR, Members, Tracker
 from layerwise.engine.layers import ACTIVATIONS, init_layer
+from layerwise.metrics import TIE_BREAKS
 
 Layers = Sequence[tuple[torch.Tensor, torch.Tensor]]
 
@@ -84,6 +86,9 @@ class FinetuneSettings:
     halving_groups: list[int] | None = None
     # a finite epoch loss above blowup_factor x ln(n_classes) is a blow-up (finetune_state)
     blowup_factor: float = BLOWUP_FACTOR
+    # equal validation errors: "valid_loss" = the lower validation NLL wins (best epoch, halving
+    # rungs), "first" = the earlier one (finetune_state.TIE_BREAKS)
+    tie_break: str = "valid_loss"
 
     _RANGES = {
         "lr": (0.0, np.inf, False),
@@ -123,6 +128,8 @@ class FinetuneSettings:
             or self.eval_batch_size < 1
         ):
             raise ValueError("max_epochs, patience, batch_size, eval_batch_size must be >= 1")
+        if self.tie_break not in TIE_BREAKS:
+            raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {self.tie_break!r}")
         if not self.blowup_factor > 1.0:
             raise ValueError(f"blowup_factor must be > 1, got {self.blowup_factor}")
         if self.min_epochs < 0 or not 0.0 <= self.min_improvement < 1.0:
@@ -322,30 +329,32 @@ def finetune(
         )
     run = training_population(init_layers, settings, d["x_train"].shape[1], device, log)
     params = run.full
-    tr = Tracker.start(params, K, device, settings.blowup_factor)
+    tr = Tracker.start(params, K, device, settings.blowup_factor, settings.tie_break)
     rows, epochs_run = [], np.zeros(K, dtype=np.int64)
     for epoch in range(1, settings.max_epochs + 1):
         t0, was_active = time.perf_counter(), tr.active.cpu().numpy().copy()  # no aliasing
         run.shrink_to(was_active)
         loss, err, norms = train_epoch(run, d, epoch)  # (K',) each; norms (L, K')
         run.write_back()
-        valid = mlp.error_rate(
+        valid, vloss = mlp.evaluate(
             _pairs(run.params), d["x_valid"], d["y_valid"], settings.activation,
             settings.eval_batch_size,
         )  # fmt: skip
-        loss, err, valid = run.expand(loss), run.expand(err), run.expand(valid)
+        loss, err = run.expand(loss), run.expand(err)
+        valid, vloss = run.expand(valid), run.expand(vloss)
         norms = None if norms is None else run.expand(norms)
         tr.update(
             params, loss, valid, epoch, settings.patience,
             min_epochs=settings.min_epochs, min_improvement=settings.min_improvement,
+            valid_loss=vloss,
         )  # fmt: skip
         epochs_run += was_active
         if epoch in settings.halving_rungs:
             groups = settings.halving_groups or [0] * K
             n = tr.prune(groups, settings.halving_eta, epoch)
             log(f"finetune epoch {epoch}: successive halving stopped {n} members")
-        cols = [loss, err, valid] + ([] if norms is None else list(norms))
-        host = torch.stack(cols).cpu().numpy()  # one host sync per epoch: (3 + L, K)
+        cols = [loss, err, valid, vloss] + ([] if norms is None else list(norms))
+        host = torch.stack(cols).cpu().numpy()  # one host sync per epoch: (4 + L, K)
         rows += [[m, epoch, *host[:, m]] for m in np.nonzero(was_active)[0]]
         best = tr.best_valid.min().item()
         log(
@@ -354,7 +363,7 @@ def finetune(
         )
         if not bool(tr.active.any()):
             break
-    names = ["train_loss", "train_error", "valid_error"]
+    names = ["train_loss", "train_error", "valid_error", "valid_loss"]
     names += (
         [f"grad_norm_l{i}" for i in range(1, len(params) // 2 + 1)]
         if settings.record_grad_norms

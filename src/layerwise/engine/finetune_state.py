@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 
 from layerwise.engine import population as pop
+from layerwise.metrics import TIE_BREAKS
 
 
 class MemberSettings(Protocol):
@@ -131,8 +132,16 @@ class Tracker:
     blew_up: torch.Tensor | None = None  # (K,) bool: diverged by a finite blow-up
     pruned_epoch: torch.Tensor | None = None  # (K,) int64: rung that stopped the member, 0 = none
     out_of_race: torch.Tensor | None = None  # (K,) bool: dropped at a rung (stopped or not)
+    best_loss: torch.Tensor | None = None  # (K,) validation NLL of the best parameters
+    # "valid_loss": an equal validation error with a lower validation NLL also counts as better
+    # (for the best epoch and at halving rungs); "first": it does not (ties to the earlier)
+    tie_break: str = "valid_loss"
 
     def __post_init__(self) -> None:
+        if self.tie_break not in TIE_BREAKS:
+            raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {self.tie_break!r}")
+        if self.best_loss is None:
+            self.best_loss = torch.full_like(self.best_valid, float("inf"))
         if self.blew_up is None:
             self.blew_up = torch.zeros_like(self.active)
         if self.pruned_epoch is None:
@@ -146,7 +155,12 @@ class Tracker:
 
     @classmethod
     def start(
-        cls, params: list, k: int, device: torch.device | str, blowup_factor: float = BLOWUP_FACTOR
+        cls,
+        params: list,
+        k: int,
+        device: torch.device | str,
+        blowup_factor: float = BLOWUP_FACTOR,
+        tie_break: str = "valid_loss",
     ) -> Tracker:
         return cls(
             [p.clone() for p in params],
@@ -155,6 +169,7 @@ class Tracker:
             torch.ones(k, dtype=torch.bool, device=device),
             torch.zeros(k, dtype=torch.int64, device=device),
             loss_limit=blowup_factor * math.log(params[-1].shape[-1]),  # b_out: (K, n_classes)
+            tie_break=tie_break,
         )
 
     def update(
@@ -167,10 +182,13 @@ class Tracker:
         *,
         min_epochs: int = 0,
         min_improvement: float = 0.0,
+        valid_loss: torch.Tensor | None = None,
     ) -> None:
         """After `epoch`: record divergence, snapshot improved members, stop impatient ones.
 
-        Any strictly lower validation error is snapshotted (the best parameters); the patience
+        Any strictly lower validation error is snapshotted (the best parameters), and with
+        tie_break "valid_loss" an equal error at a strictly lower ``valid_loss`` (validation NLL,
+        (K,); None counts as no tie-break) too; the patience
         clock restarts only on an improvement of at least ``min_improvement`` (relative) over the
         error at its last restart (the Theano tutorials' improvement_threshold = 0.995 is
         min_improvement = 0.005); no member stops before ``min_epochs``. With the defaults both
@@ -184,8 +202,13 @@ class Tracker:
         self.diverged_epoch[bad] = epoch
         # freeze at best-so-far: newly diverged and (see pop.sgd_step) earlier stopped members
         pop.restore_members(params, self.best_params, ~self.active | bad)
-        improved = self.active & finite & (valid < self.best_valid)
+        better = valid < self.best_valid
+        if valid_loss is not None and self.tie_break == "valid_loss":
+            better |= (valid == self.best_valid) & (valid_loss < self.best_loss)
+        improved = self.active & finite & better
         self.best_valid = torch.where(improved, valid, self.best_valid)
+        if valid_loss is not None:
+            self.best_loss = torch.where(improved, valid_loss, self.best_loss)
         self.best_epoch = torch.where(improved, epoch, self.best_epoch)
         pop.restore_members(self.best_params, params, improved)
         clock = improved & (valid < self.clock_valid * (1.0 - min_improvement))
@@ -198,7 +221,8 @@ class Tracker:
 
         Within each group (``groups[m]``: the group of member m), the members still in the race
         (not dropped at an earlier rung, not diverged) are ranked by their best validation error
-        so far, ties to the lower member index (as selection breaks them); the first
+        so far, ties by its validation NLL (tie_break "valid_loss"), then to the lower member
+        index (as selection breaks them); the first
         ceil(n / eta) stay in the race, the rest leave it. Those of them still training stop now
         and record ``pruned_epoch``; those that had stopped already keep their own stopping
         epoch. A kept member's best error is never above a dropped one's, and stays so (it only
@@ -211,11 +235,14 @@ class Tracker:
         if groups.shape != (len(self.active),):
             raise ValueError(f"halving groups: need {len(self.active)} entries, got {groups.shape}")
         best = self.best_valid.cpu().numpy()
+        loss = self.best_loss.cpu().numpy()
+        if self.tie_break == "first":
+            loss = np.zeros_like(loss)
         racing = ~self.out_of_race.cpu().numpy() & (self.diverged_epoch.cpu().numpy() == 0)
         drop = np.zeros(len(best), dtype=bool)
         for g in np.unique(groups):
             idx = np.nonzero((groups == g) & racing)[0]
-            order = idx[np.lexsort((idx, best[idx]))]  # by error, then member index
+            order = idx[np.lexsort((idx, loss[idx], best[idx]))]  # error, NLL, member index
             drop[order[math.ceil(len(idx) / eta) :]] = True
         dropped = torch.as_tensor(drop, device=self.active.device)
         stopped_now = dropped & self.active
@@ -230,12 +257,14 @@ class Tracker:
         never = best_epoch == 0  # diverged before any epoch finished
         div = self.diverged_epoch.cpu().numpy()
         pruned = self.pruned_epoch.cpu().numpy()
+        loss = self.best_loss.cpu().numpy().astype(float)
         return pd.DataFrame(
             {
                 "member": np.arange(len(best_epoch)),
                 "best_epoch": best_epoch,
                 "epochs_run": epochs_run,
                 **{f"{sp}_error": np.where(never, np.nan, e) for sp, e in errors.items()},
+                "valid_loss": np.where(never | ~np.isfinite(loss), np.nan, loss),
                 "diverged": div > 0,
                 "diverged_epoch": np.where(div > 0, div, np.nan),
                 "blew_up": self.blew_up.cpu().numpy(),

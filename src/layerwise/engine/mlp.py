@@ -60,6 +60,29 @@ def nll_and_error(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, 
 
 
 @torch.no_grad()
+def evaluate(
+    params: Params,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    activation: str = "sigmoid",
+    batch_size: int = 1000,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(K,) classification error and (K,) mean NLL of every member on a shared data set, in
+    batches (NaN for an empty set)."""
+    k = params[0][0].shape[0]
+    if x.shape[0] == 0:
+        nan = torch.full((k,), float("nan"), device=x.device)
+        return nan, nan.clone()
+    wrong = torch.zeros(k, dtype=torch.int64, device=x.device)
+    nll = torch.zeros(k, dtype=torch.float32, device=x.device)
+    for i in range(0, x.shape[0], batch_size):
+        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
+        loss, w = nll_and_error(forward(params, xb, activation), yb)
+        wrong += w
+        nll += loss * xb.shape[0]
+    return wrong.to(torch.float32) / x.shape[0], nll / x.shape[0]
+
+
 def error_rate(
     params: Params,
     x: torch.Tensor,
@@ -68,15 +91,7 @@ def error_rate(
     batch_size: int = 1000,
 ) -> torch.Tensor:
     """(K,) classification error of every member on a shared data set, evaluated in batches."""
-    if x.shape[0] == 0:
-        return torch.full((params[0][0].shape[0],), float("nan"), device=x.device)
-    wrong = torch.zeros(params[0][0].shape[0], dtype=torch.int64, device=x.device)
-    for i in range(0, x.shape[0], batch_size):
-        _, w = nll_and_error(
-            forward(params, x[i : i + batch_size], activation), y[i : i + batch_size]
-        )
-        wrong += w
-    return wrong.to(torch.float32) / x.shape[0]
+    return evaluate(params, x, y, activation, batch_size)[0]
 
 
 @torch.no_grad()

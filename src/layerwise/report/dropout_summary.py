@@ -39,10 +39,11 @@ TABLE2_ROWS = {
 PAPER_N_TEST = 10000  # MNIST test set: the interval of a published row (the paper prints none)
 
 
-def mark_selected(table: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``table`` with ``selected``: lowest valid error per (activation, variant, seed)."""
+def mark_selected(table: pd.DataFrame, tie_break: str = "valid_loss") -> pd.DataFrame:
+    """Copy of ``table`` with ``selected``: lowest valid error per (activation, variant, seed)
+    (equal errors: ``layerwise.metrics.select_best``'s ``tie_break``)."""
     table = table.copy()
-    table["selected"] = select_best(table, SELECTION_KEYS)
+    table["selected"] = select_best(table, SELECTION_KEYS, tie_break)
     return table
 
 
@@ -88,13 +89,15 @@ def _cell(activation: str, variant: str, group: pd.DataFrame, reference: pd.Data
     }  # fmt: skip
 
 
-def summarize(members: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+def summarize(
+    members: pd.DataFrame, reference: pd.DataFrame, tie_break: str = "valid_loss"
+) -> pd.DataFrame:
     """summary.csv: per (activation, variant), the selected members' test error (mean over seeds),
     its 95% interval 1.96 sqrt(p(1-p)/n_test) at the mean, the std across seeds, the Table 2 value
     (interval at the paper's n_test = 10000) and the verdict of ``layerwise.report.compare.verdict``
     ("within intervals" when the two intervals meet, else "better"/"worse"). Selection is redone
     here (:func:`mark_selected`), so the summary does not trust a stale ``selected`` column."""
-    table = mark_selected(members)
+    table = mark_selected(members, tie_break)
     rows = []
     for activation, variant in itertools.product(ACTIVATIONS, VARIANTS):
         group = table[(table["activation"] == activation) & (table["variant"] == variant)]
@@ -104,10 +107,13 @@ def summarize(members: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_summary(
-    members_csvs: list[Path], out_csv: Path, reference_csv: Path | None = None
+    members_csvs: list[Path],
+    out_csv: Path,
+    reference_csv: Path | None = None,
+    tie_break: str = "valid_loss",
 ) -> pd.DataFrame:
     """Combine the jobs' members.csv into ``out_csv`` (see :func:`summarize`)."""
     members = pd.concat([pd.read_csv(p) for p in members_csvs], ignore_index=True)
-    summary = summarize(members, load_reference(reference_csv))
+    summary = summarize(members, load_reference(reference_csv), tie_break)
     files.write_with(Path(out_csv), lambda p: summary.to_csv(p, index=False))
     return summary

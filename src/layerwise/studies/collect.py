@@ -2,8 +2,9 @@
 per run).
 
 ``results.csv`` has one row per fine-tuned member and a ``selected`` column marking, for every
-(data set, depth, pretraining, dropout, seed), the candidate with the lowest validation error
-(``layerwise.metrics.select_best``). ``history.csv`` concatenates the per-epoch histories.
+(data set, depth, pretraining, dropout, seed), the candidate with the lowest validation error,
+ties to the lower validation NLL (``layerwise.metrics.select_best``, finetune.tie_break).
+``history.csv`` concatenates the per-epoch histories.
 ``provenance.json`` summarises what produced them (for the report).
 """
 
@@ -35,8 +36,11 @@ def _read_members(path: Path) -> pd.DataFrame:
     return df
 
 
-def collect_results(job_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read every fine-tuning job directory; return (results table with `selected`, history)."""
+def collect_results(
+    job_dirs: list[Path], tie_break: str = "valid_loss"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read every fine-tuning job directory; return (results table with `selected`, history).
+    ``tie_break``: how equal validation errors are selected (finetune.tie_break)."""
     if not job_dirs:
         raise ResultsError("no fine-tuning jobs to collect: is grid.datasets empty?")
     tables, histories = [], []
@@ -52,7 +56,7 @@ def collect_results(job_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise ResultsError(f"duplicate members: {table.loc[dup, 'member_id'].tolist()[:5]}")
     table["dropout"] = table["dropout"].astype(bool)
     table["diverged"] = table["diverged"].astype(bool)
-    table[layout.SELECTED] = select_best(table)
+    table[layout.SELECTED] = select_best(table, tie_break=tie_break)
     return table, pd.concat(histories, ignore_index=True)
 
 
@@ -88,7 +92,7 @@ def write_study_tables(
     ``config`` is what the study trained with (the config without its ``report``, ``tracking``
     and ``resources`` sections, so that changing those does not rebuild the table).
     """
-    table, history = collect_results(finetune_dirs)
+    table, history = collect_results(finetune_dirs, config["finetune"]["tie_break"])
     files.write_with(out_results, lambda p: table.to_csv(p, index=False))
     files.write_with(out_history, lambda p: history.to_csv(p, index=False))
     stages, n_runs, devices = stage_wall_times(record_paths)

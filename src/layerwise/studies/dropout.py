@@ -137,7 +137,8 @@ def dropout_jobs(cfg: dict) -> dict[str, DropoutJob]:
     check_study(cfg)
     budget = Budget(activation="", max_epochs=sc["max_epochs"], patience=sc["patience"],
                     batch_size=sc["batch_size"], eval_batch_size=sc["eval_batch_size"],
-                    record_grad_norms=sc["record_grad_norms"])  # fmt: skip
+                    record_grad_norms=sc["record_grad_norms"],
+                    tie_break=cfg["finetune"]["tie_break"])  # fmt: skip
     return {
         act: DropoutJob(
             act,
@@ -199,7 +200,7 @@ def run_dropout_job(
     info = PopulationInfo(run.study, ds.name, job.depth, job.path, job.n_hidden, job.activation,
                           n["train"], n["valid"], n["test"])  # fmt: skip
     table = member_rows(info, job.members, res.summary, clock.seconds(), extra=("variant",))
-    table["selected"] = select_best(table, SELECTION_KEYS)
+    table["selected"] = select_best(table, SELECTION_KEYS, job.budget.tie_break)
     ids = [m.member_id for m in job.members]
     write_population(out_dir, ids, res)
     write_predictions(out_dir, ids, res, data["x_test"], data["y_test"], job.activation)

@@ -204,6 +204,7 @@ def budget(cfg: dict, dataset: str) -> Budget:
         halving_rungs=tuple(sorted({scaled_epochs(r, n, ref) for r in halving.get("rungs", [])})),
         halving_eta=int(halving.get("eta", 3)),
         blowup_factor=float(ft["blowup_factor"]),
+        tie_break=ft["tie_break"],
     )
 
 

@@ -61,6 +61,7 @@ class Budget:
     halving_rungs: tuple[int, ...] = ()  # successive halving rungs (epochs); () = full search
     halving_eta: int = 3
     blowup_factor: float = BLOWUP_FACTOR
+    tie_break: str = "valid_loss"  # equal validation errors: lower validation NLL wins, or "first"
 
 
 def halving_groups(members) -> list[int]:
@@ -99,6 +100,7 @@ def finetune_settings(members, budget: Budget, n_classes: int) -> FinetuneSettin
         halving_eta=budget.halving_eta,
         halving_groups=halving_groups(members) if budget.halving_rungs else None,
         blowup_factor=budget.blowup_factor,
+        tie_break=budget.tie_break,
     )
 
 
@@ -165,6 +167,7 @@ def member_rows(
             "best_epoch": s["best_epoch"],
             "train_error": s["train_error"],
             "valid_error": s["valid_error"],
+            "valid_loss": s.get("valid_loss", np.nan),
             "test_error": s["test_error"],
             "n_train": info.n_train,
             "n_valid": info.n_valid,
