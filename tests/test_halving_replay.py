@@ -33,7 +33,8 @@ def _tables(result, seeds, lrs):
         "study": "t", "dataset": "toy", "depth": 2, "pretraining": "none", "dropout": False,
         "seed": seeds, "candidate": [f"ft{lr}" for lr in lrs], "job_id": "job",
         "member_id": [f"m{i}" for i in range(len(seeds))], "epochs_run": s.epochs_run,
-        "valid_error": s.valid_error, "test_error": s.test_error, "diverged": s.diverged,
+        "valid_error": s.valid_error, "valid_loss": s.valid_loss, "test_error": s.test_error,
+        "diverged": s.diverged,
         "diverged_epoch": s.diverged_epoch, "n_test": 50,
     })  # fmt: skip
     results["selected"] = select_best(results)
@@ -43,6 +44,8 @@ def _tables(result, seeds, lrs):
 
 @pytest.mark.parametrize("rungs,eta", [((2,), 3), ((1, 3), 2), ((2, 5), 3)])
 def test_replay_of_the_full_search_equals_the_engines_halving(replay, data, rungs, eta):
+    """50 validation images: errors move in steps of 2%, so equal errors (broken by the validation
+    NLL in the engine's best epoch, rungs and selection) occur and the replay must follow them."""
     seeds = [1] * 5 + [2] * 5
     lrs = [0.02, 0.1, 0.5, 1.5, 4.0] * 2
     hidden = [init_layer(12, 8, seeds, layer=0)]

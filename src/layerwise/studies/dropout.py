@@ -106,7 +106,8 @@ def check_study(cfg: dict) -> None:
 
 
 def study_members(sc: dict, activation: str) -> list[Member]:
-    """Members of one job: variants x lr candidates x seeds (in this order; ties go to the first).
+    """Members of one job: variants x lr candidates x seeds (in this order; equal validation errors
+    go to the lower validation NLL, then to the first).
 
     ``sc`` is the validated ``dropout_study`` config section.
     """
