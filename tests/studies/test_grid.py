@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from layerwise.config import deep_merge, load_config
+from layerwise.config import ConfigError, deep_merge, load_config, validate_config
 from layerwise.studies.grid import finetune_jobs, pretrain_candidates, pretrain_jobs, scaled_epochs
 from layerwise.studies.members import finetune_settings
 
@@ -125,6 +125,16 @@ def test_output_lr_candidates_cross_lr_and_reach_the_engine(cfg):
     assert settings.blowup_factor == cfg["finetune"]["blowup_factor"] == 100
     off = finetune_jobs(deep_merge(cfg, {"finetune": {"output_lr": None}}))[0]
     assert finetune_settings(off.members, off.budget, n_classes=10).output_lr is None
+
+
+def test_tie_break_reaches_the_engine_and_a_wrong_value_names_the_key(cfg):
+    job = finetune_jobs(cfg)[0]
+    assert cfg["finetune"]["tie_break"] == "valid_loss"  # the default
+    assert finetune_settings(job.members, job.budget, n_classes=10).tie_break == "valid_loss"
+    first = finetune_jobs(deep_merge(cfg, {"finetune": {"tie_break": "first"}}))[0]
+    assert finetune_settings(first.members, first.budget, n_classes=10).tie_break == "first"
+    with pytest.raises(ConfigError, match=r"finetune\.tie_break: 'last' is not allowed"):
+        validate_config(deep_merge(cfg, {"finetune": {"tie_break": "last"}}))
 
 
 def test_momentum_candidates_and_the_dropout_recipe(cfg):
