@@ -65,35 +65,24 @@ def test_selection_picks_the_best_validation_candidate_per_seed():
     assert t.selected.sum() == 2
 
 
+def _one_cell(**columns) -> pd.DataFrame:
+    """Candidates of one (data set, depth, pretraining, dropout) cell; ``columns`` add the rest."""
+    return pd.DataFrame(dict(dataset="d", depth=1, pretraining="none", dropout=False, **columns))
+
+
 def test_selection_never_picks_diverged_and_ties_go_first():
-    t = pd.DataFrame(
-        dict(
-            dataset="d",
-            depth=1,
-            pretraining="none",
-            dropout=False,
-            seed=1,
-            candidate=["x", "y", "z"],
-            valid_error=[np.nan, 0.3, 0.3],
-        )
-    )
+    t = _one_cell(seed=1, candidate=["x", "y", "z"], valid_error=[np.nan, 0.3, 0.3])
     assert select_best(t).tolist() == [False, True, False]
     t["valid_error"] = np.nan
     assert not select_best(t).any()
 
 
 def test_equal_validation_errors_go_to_the_lower_validation_nll():
-    t = pd.DataFrame(
-        dict(
-            dataset="d",
-            depth=1,
-            pretraining="none",
-            dropout=False,
-            seed=[1, 1, 1, 2, 2],
-            candidate=["x", "y", "z", "x", "y"],
-            valid_error=[0.3, 0.2, 0.2, 0.1, 0.1],
-            valid_loss=[0.1, 0.9, 0.5, np.nan, 0.4],  # a missing NLL ranks last
-        )
+    t = _one_cell(
+        seed=[1, 1, 1, 2, 2],
+        candidate=["x", "y", "z", "x", "y"],
+        valid_error=[0.3, 0.2, 0.2, 0.1, 0.1],
+        valid_loss=[0.1, 0.9, 0.5, np.nan, 0.4],  # a missing NLL ranks last
     )
     assert select_best(t).tolist() == [False, False, True, False, True]
     assert select_best(t, tie_break="first").tolist() == [False, True, False, True, False]

@@ -21,6 +21,12 @@ SELECTION_KEYS = ["dataset", "depth", "pretraining", "dropout", "seed"]
 TIE_BREAKS = ("valid_loss", "first")
 
 
+def check_tie_break(tie_break: str) -> None:
+    """ValueError unless ``tie_break`` is one of :data:`TIE_BREAKS`."""
+    if tie_break not in TIE_BREAKS:
+        raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {tie_break!r}")
+
+
 def error_rate(predicted: np.ndarray, target: np.ndarray) -> float:
     """Fraction of positions where ``predicted != target``; shapes must match."""
     predicted, target = np.asarray(predicted), np.asarray(target)
@@ -74,8 +80,7 @@ def select_best(
     usable = table[~failed_rows(table)]
     if usable.empty:
         return mask
-    if tie_break not in TIE_BREAKS:
-        raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {tie_break!r}")
+    check_tie_break(tie_break)
     order = ["valid_error"]
     if tie_break == "valid_loss" and "valid_loss" in usable:
         order.append("valid_loss")

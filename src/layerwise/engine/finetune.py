@@ -46,7 +46,7 @@ from layerwise.engine import loop, mlp
 from layerwise.engine import population as pop
 from layerwise.engine.finetune_state import BLOWUP_FACTOR, Members, Tracker
 from layerwise.engine.layers import ACTIVATIONS, init_layer
-from layerwise.metrics import TIE_BREAKS
+from layerwise.metrics import check_tie_break
 
 Layers = Sequence[tuple[torch.Tensor, torch.Tensor]]
 
@@ -87,7 +87,7 @@ class FinetuneSettings:
     # a finite epoch loss above blowup_factor x ln(n_classes) is a blow-up (finetune_state)
     blowup_factor: float = BLOWUP_FACTOR
     # equal validation errors: "valid_loss" = the lower validation NLL wins (best epoch, halving
-    # rungs), "first" = the earlier one (finetune_state.TIE_BREAKS)
+    # rungs), "first" = the earlier one (layerwise.metrics.TIE_BREAKS)
     tie_break: str = "valid_loss"
 
     _RANGES = {
@@ -128,8 +128,7 @@ class FinetuneSettings:
             or self.eval_batch_size < 1
         ):
             raise ValueError("max_epochs, patience, batch_size, eval_batch_size must be >= 1")
-        if self.tie_break not in TIE_BREAKS:
-            raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {self.tie_break!r}")
+        check_tie_break(self.tie_break)
         if not self.blowup_factor > 1.0:
             raise ValueError(f"blowup_factor must be > 1, got {self.blowup_factor}")
         if self.min_epochs < 0 or not 0.0 <= self.min_improvement < 1.0:

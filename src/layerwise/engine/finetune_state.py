@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 
 from layerwise.engine import population as pop
-from layerwise.metrics import TIE_BREAKS
+from layerwise.metrics import check_tie_break
 
 
 class MemberSettings(Protocol):
@@ -138,8 +138,7 @@ class Tracker:
     tie_break: str = "valid_loss"
 
     def __post_init__(self) -> None:
-        if self.tie_break not in TIE_BREAKS:
-            raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {self.tie_break!r}")
+        check_tie_break(self.tie_break)
         if self.best_loss is None:
             self.best_loss = torch.full_like(self.best_valid, float("inf"))
         if self.blew_up is None:
