@@ -326,6 +326,34 @@ def test_successive_halving_keeps_survivors_identical_to_the_full_search(small):
         survivor = ranked[0]
         for col in ("best_epoch", "valid_error", "test_error"):
             assert halved.summary[col][survivor] == full.summary[col][survivor]
+        # the test split is evaluated for the survivor only (selection cannot choose the others)
+        dropped = ranked[1:]
+        assert np.isnan(halved.summary.test_error[dropped]).all()
+        assert (halved.test_predictions[dropped] == -1).all()
+        assert torch.equal(halved.test_predictions[survivor], full.test_predictions[survivor])
+        assert np.isfinite(halved.summary.train_error[dropped]).all()  # failure checks see all
+
+
+def test_test_predictions_give_the_test_errors_of_every_member_without_halving(small):
+    r = finetune(_hidden([1, 2, 3]), small, _settings([1, 2, 3], lr=[0.05, 0.5, 2.0]), **QUIET)
+    y = torch.as_tensor(small["y_test"])
+    assert r.test_predictions.shape == (3, len(y))
+    wrong = (r.test_predictions != y).float().mean(-1).numpy()
+    np.testing.assert_allclose(r.summary.test_error, wrong, rtol=0, atol=1e-7)
+    clean = mlp.error_rate(r.best_params, torch.as_tensor(small["x_test"]), y).numpy()
+    np.testing.assert_array_equal(r.summary.test_error.to_numpy(np.float32), clean)
+
+
+def test_may_be_selected_keeps_a_dropped_group_whose_survivors_all_failed():
+    tr = Tracker.start([torch.zeros(6, 3)], 6, "cpu")
+    tr.best_valid = torch.tensor([0.1, 0.2, 0.3, 0.1, 0.2, 0.3])
+    tr.prune([0, 0, 0, 1, 1, 1], 3, epoch=2)  # members 0 and 3 stay in the race
+    groups = [0, 0, 0, 1, 1, 1]
+    ok = np.zeros(6, dtype=bool)
+    assert tr.may_be_selected(groups, ok).tolist() == [True, False, False, True, False, False]
+    survivor_failed = np.array([False, False, False, True, False, False])
+    keep = tr.may_be_selected(groups, survivor_failed)
+    assert keep.tolist() == [True, False, False, True, True, True]
 
 
 def test_halving_settings_are_checked(small):

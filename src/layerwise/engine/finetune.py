@@ -180,6 +180,9 @@ class FinetuneResult:
         pd.DataFrame
     )  # member, best_epoch, epochs_run, train/valid/test_error, diverged(_epoch),
     # blew_up, pruned_epoch, at_chance
+    # (K, n_test) int64 predicted test classes of the best parameters; -1 for a member whose test
+    # split was not evaluated (dropped by successive halving: selection cannot choose it)
+    test_predictions: torch.Tensor | None = None
 
 
 def _tensors(data, device: torch.device) -> dict[str, torch.Tensor]:
@@ -294,15 +297,44 @@ def _train_epoch(step, d, s: FinetuneSettings, keys, epoch: int, active):
     return loss / nb, wrong / (nb * s.batch_size), None if norms is None else norms / nb
 
 
-def _clean_errors(best: Layers, d, s: FinetuneSettings) -> dict[str, np.ndarray]:
-    """Split -> (K,) error rates of the best parameters, without dropout."""
-    return {
+def _clean_errors(
+    best: Layers, d, s: FinetuneSettings, tr: Tracker
+) -> tuple[dict[str, np.ndarray], torch.Tensor]:
+    """Split -> (K,) error rates of the best parameters, without dropout, and the (K, n_test)
+    predicted test classes (-1 where not evaluated).
+
+    The training and validation splits are evaluated for every member. The test split, the
+    largest (50000 images in the papers' sets), only for the members that selection can still
+    choose (``Tracker.may_be_selected``); the others' test error is NaN. Without successive
+    halving that is every member. Test errors come from the stored predictions: one pass.
+    """
+    errors = {
         sp: mlp.error_rate(best, d[f"x_{sp}"], d[f"y_{sp}"], s.activation, s.eval_batch_size)
         .cpu()
         .numpy()
         .astype(float)
-        for sp in ("train", "valid", "test")
+        for sp in ("train", "valid")
     }
+    K = len(s.seeds)
+    failed = (
+        (tr.best_epoch.cpu().numpy() == 0)
+        | (tr.diverged_epoch.cpu().numpy() > 0)
+        | ~np.isfinite(errors["valid"])
+        | tr.at_chance(errors["train"])
+    )
+    keep = tr.may_be_selected(s.halving_groups or [0] * K, failed)
+    x, y = d["x_test"], d["y_test"]
+    pred = torch.full((K, x.shape[0]), -1, dtype=torch.int64, device=x.device)
+    test = np.full(K, np.nan)
+    idx = torch.as_tensor(np.nonzero(keep)[0], device=x.device)
+    if len(idx):
+        sub = [(W[idx], b[idx]) for W, b in best]
+        pred[idx] = mlp.predict(sub, x, s.activation, s.eval_batch_size)
+        if x.shape[0]:
+            wrong = (pred[idx] != y).sum(-1).to(torch.float32) / x.shape[0]  # as error_rate
+            test[keep] = wrong.cpu().numpy().astype(float)
+    errors["test"] = test
+    return errors, pred
 
 
 def finetune(
@@ -369,5 +401,6 @@ def finetune(
         else []
     )
     history = pd.DataFrame(rows, columns=["member", "epoch", *names])
-    summary = tr.summary(_clean_errors(_pairs(tr.best_params), d, settings), epochs_run)
-    return FinetuneResult(_pairs(tr.best_params), history, summary)
+    errors, predictions = _clean_errors(_pairs(tr.best_params), d, settings, tr)
+    summary = tr.summary(errors, epochs_run)
+    return FinetuneResult(_pairs(tr.best_params), history, summary, predictions)

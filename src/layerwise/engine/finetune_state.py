@@ -250,6 +250,23 @@ class Tracker:
         self.out_of_race |= dropped
         return int(stopped_now.sum())
 
+    def may_be_selected(self, groups: Sequence[int], failed: np.ndarray) -> np.ndarray:
+        """(K,) bool: the members that selection on the validation error can still choose.
+
+        Every member still in the race after successive halving, and every member of a group
+        (``groups[m]``) whose members still in the race all ``failed`` (diverged, at chance): a
+        dropped member ranks behind each member kept in its group (``prune``), so it is chosen
+        only when none of them is usable. Without halving every member may be selected.
+        """
+        groups = np.asarray(groups)
+        racing = ~self.out_of_race.cpu().numpy()
+        keep = racing.copy()
+        for g in np.unique(groups):
+            idx = groups == g
+            if not (idx & racing & ~np.asarray(failed)).any():
+                keep |= idx
+        return keep
+
     def summary(self, errors: dict[str, np.ndarray], epochs_run: np.ndarray) -> pd.DataFrame:
         """One row per member; errors: split -> (K,) clean error rates of the best parameters."""
         best_epoch = self.best_epoch.cpu().numpy()

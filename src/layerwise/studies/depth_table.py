@@ -139,7 +139,7 @@ def run_finetune_job(
     out_dir = Path(out_dir)
     ids = [m.member_id for m in job.members]
     write_population(out_dir, ids, res)
-    write_predictions(out_dir, ids, res, ds.x_test, ds.y_test, job.budget.activation)
+    write_predictions(out_dir, ids, res, ds.y_test)
     info = PopulationInfo(run.study, job.dataset, job.depth, job.path, job.n_hidden,
                           job.budget.activation, len(ds.y_train), len(ds.y_valid),
                           len(ds.y_test))  # fmt: skip

@@ -204,7 +204,7 @@ def run_dropout_job(
     table["selected"] = select_best(table, SELECTION_KEYS, job.budget.tie_break)
     ids = [m.member_id for m in job.members]
     write_population(out_dir, ids, res)
-    write_predictions(out_dir, ids, res, data["x_test"], data["y_test"], job.activation)
+    write_predictions(out_dir, ids, res, data["y_test"])
     write_table(out_dir / layout.MEMBERS, table)
     slice_ = job_slice(run, job=job)
     write_slice(out_dir, slice_)

@@ -20,7 +20,6 @@ import yaml
 from layerwise import files, layout, provenance
 from layerwise.config import config_hash
 from layerwise.device import choose_device, configure_precision
-from layerwise.engine import mlp
 from layerwise.layout import PREDICTIONS_LABELS
 
 
@@ -93,19 +92,19 @@ def write_population(out_dir: Path, member_ids: list[str], result) -> None:
     files.write_with(out_dir / layout.HISTORY, lambda p: hist.to_csv(p, index=False))
 
 
-def write_predictions(
-    out_dir: Path, member_ids: list[str], result, x_test, y_test, activation: str
-) -> None:
+def write_predictions(out_dir: Path, member_ids: list[str], result, y_test) -> None:
     """predictions.npz: member_id -> (n_test,) uint8 predicted class of the best-epoch
-    parameters, plus ``y_test`` once (docs/claims.md: what the paired tests read)."""
-    params = result.best_params
-    device = params[0][0].device
-    x = np.asarray(x_test)
-    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
-    pred = mlp.predict(params, torch.as_tensor(x, device=device), activation).cpu().numpy()
+    parameters (the engine's ``test_predictions``; a member whose test split was not evaluated,
+    dropped by successive halving, has no entry), plus ``y_test`` once (docs/claims.md: what the
+    paired tests read)."""
+    pred = result.test_predictions.cpu().numpy()
     if pred.size and pred.max() > 255:
         raise ValueError(f"predictions.npz stores uint8 classes; got class {pred.max()}")
-    arrays = {mid: pred[k].astype(np.uint8) for k, mid in enumerate(member_ids)}
+    arrays = {
+        mid: pred[k].astype(np.uint8)
+        for k, mid in enumerate(member_ids)
+        if pred.shape[1] == 0 or pred[k, 0] >= 0
+    }
     arrays[PREDICTIONS_LABELS] = np.asarray(y_test).astype(np.uint8)
     files.write_with(Path(out_dir) / layout.PREDICTIONS, lambda p: np.savez_compressed(p, **arrays))
 
