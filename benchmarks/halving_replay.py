@@ -17,6 +17,9 @@ Usage (one or more finished studies; rungs count like finetune.max_epochs, i.e. 
 study's finetune.budget_reference_n, as finetune.halving.rungs are):
     python benchmarks/halving_replay.py RESULTS_DIR [RESULTS_DIR ...] --rungs 3 10 --eta 3 \
         [--out benchmarks/results/halving-replay.json]
+On a run that was itself halved at one rung, an earlier rung's outcome is known exactly only in the
+groups where it keeps members the run kept; their share per data set and rung:
+    python benchmarks/halving_replay.py RESULTS_DIR --rungs 2 5 --eta 6 --earlier-than-run
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from layerwise.metrics import SELECTION_KEYS, binomial_ci95, select_best
 from layerwise.studies.grid import scaled_epochs
 
 MEMBER = ("job_id", "member_id")  # a member id is unique within its job only
+HISTORY_COLUMNS = (*MEMBER, "epoch", "valid_error", "valid_loss")
 
 
 def replay(results: pd.DataFrame, history: pd.DataFrame, rungs, eta: int) -> pd.DataFrame:
@@ -81,6 +85,27 @@ def _rank(best_at, loss_at, out: pd.DataFrame, i) -> tuple[float, float]:
     pos = out.index.get_loc(i)
     loss = loss_at[pos]
     return best_at[pos], (np.inf if np.isnan(loss) else loss)
+
+
+def earlier_rung_agreement(results: pd.DataFrame, history: pd.DataFrame, rung: int, eta: int):
+    """On a finished *halved* run (one rung, results.csv rows with ``pruned_epoch``): the selection
+    groups in which a single rung at the earlier epoch ``rung`` would keep only members that the
+    run kept (trained after its own rung), so that the earlier rung's outcome is known exactly.
+
+    -> (groups agreeing, groups). Ranking as ``replay``: best validation error up to the rung,
+    ties by the validation NLL, then the earlier member; ceil(n / eta) kept per group.
+    """
+    members = pd.MultiIndex.from_frame(results[list(MEMBER)])
+    best_at, loss_at = _best_up_to(history, rung, members)
+    kept_by_run = results["pruned_epoch"].isna()
+    agree = 0
+    groups = results.groupby(SELECTION_KEYS, sort=False, dropna=False)
+    div = results.get("diverged_epoch", pd.Series(np.nan, index=results.index)).fillna(np.inf)
+    for _, group in groups:
+        idx = group.index[(div.loc[group.index] > rung).to_numpy()]  # diverged: out of the race
+        order = sorted(idx, key=lambda i: (*_rank(best_at, loss_at, results, i), i))
+        agree += bool(kept_by_run.loc[order[: math.ceil(len(order) / eta)]].all())
+    return agree, groups.ngroups
 
 
 def compare(replayed: pd.DataFrame, full: pd.DataFrame) -> dict:
@@ -153,7 +178,14 @@ def main(argv=None) -> int:
     ap.add_argument("--rungs", nargs="+", type=int, required=True)
     ap.add_argument("--eta", type=int, default=3)
     ap.add_argument("--out", type=Path)
+    ap.add_argument(
+        "--earlier-than-run", action="store_true",
+        help="the studies are halved runs: print, per data set and rung, the share of selection "
+        "groups in which a single earlier rung keeps only members the run kept",
+    )  # fmt: skip
     args = ap.parse_args(argv)
+    if args.earlier_than_run:
+        return _print_agreement(args.results_dirs, args.rungs, args.eta)
     report = {"eta": args.eta, "rungs": args.rungs, "studies": {}}
     for d in args.results_dirs:
         full = pd.read_csv(d / "results.csv")
@@ -178,6 +210,21 @@ def main(argv=None) -> int:
                 print(f"  {r}")
     if args.out:
         args.out.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+def _print_agreement(dirs, rungs, eta: int) -> int:
+    for d in dirs:
+        full = pd.read_csv(d / "results.csv")
+        history = pd.read_csv(d / "history.csv", usecols=lambda c: c in HISTORY_COLUMNS)
+        config = json.loads((d / "provenance.json").read_text())["config"]
+        for dataset, rows in full.groupby("dataset", sort=False):
+            h = history[history.job_id.isin(rows.job_id)]
+            for given in rungs:
+                rung = dataset_rungs(config, str(dataset), [given])[0]
+                agree, n = earlier_rung_agreement(rows, h, rung, eta)
+                print(f"{dataset}: rung {given} (epoch {rung}): {agree}/{n} groups keep only "
+                      f"members the run kept ({agree / n:.2f})")  # fmt: skip
     return 0
 
 

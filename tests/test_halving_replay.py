@@ -78,3 +78,28 @@ def test_compare_counts_cost_and_cells(replay, data):
     assert out["member_epochs_full"] == 36 and out["groups"] == 2
     assert out["member_epochs_halved"] == 6 + 2 * 5  # 6 members x 1 epoch, then 2 survivors x 5
     assert len(out["cells"]) == 1 and out["cells"][0]["verdict"] in ("within", "better", "worse")
+
+
+def test_earlier_rung_agreement_on_a_halved_run(replay, data):
+    """On a run halved at epoch 3: a rung at 3 agrees in every group; a rung at 1 agrees exactly in
+    the groups where the full search's replay at 1 keeps only members the run kept."""
+    seeds = [1] * 5 + [2] * 5 + [3] * 5
+    lrs = [0.02, 0.1, 0.5, 1.5, 4.0] * 3
+    hidden = [init_layer(12, 8, seeds, layer=0)]
+    base = dict(seeds=seeds, lr=lrs, max_epochs=6, patience=6, batch_size=10, n_classes=3)
+    full = finetune(hidden, data, FinetuneSettings(**base), **QUIET)
+    groups = [0] * 5 + [1] * 5 + [2] * 5
+    halved = finetune(hidden, data, FinetuneSettings(**base, halving_rungs=(3,), halving_eta=3,
+                      halving_groups=groups), **QUIET)  # fmt: skip
+    results, history = _tables(halved, seeds, lrs)
+    results["pruned_epoch"] = halved.summary.pruned_epoch
+    assert replay.earlier_rung_agreement(results, history, 3, 3) == (3, 3)
+    full_results, full_history = _tables(full, seeds, lrs)
+    early = replay.replay(full_results, full_history, [1], 3)
+    kept_early = early["pruned_epoch"].isna() & (early["halved_epochs"] > 1)
+    kept_run = results["pruned_epoch"].isna()
+    expected = sum(
+        bool(kept_run[idx][kept_early[idx]].all()) for idx in (early.seed == s for s in (1, 2, 3))
+    )
+    assert replay.earlier_rung_agreement(results, history, 1, 3) == (expected, 3)
+    assert expected < 3  # the case has a group where the earlier rung keeps another member
