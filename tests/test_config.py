@@ -35,6 +35,18 @@ def test_profiles_are_valid_and_complete(profile):
     assert set(cfg["grid"]["datasets"]) <= set(cfg["data"]["datasets"])
 
 
+TRIALS = sorted(ROOT.glob("docs/default-run/trial-*.yaml")) + sorted(
+    ROOT.glob("docs/reproduction/trials/*.yaml")
+)
+
+
+@pytest.mark.parametrize("path", TRIALS, ids=lambda p: p.name)
+def test_committed_trial_configs_still_validate(path):
+    """The trial configs the docs cite (docs/reproduction.md) must still run as written."""
+    cfg = load_config(path)
+    assert set(cfg["grid"]["datasets"]) <= set(cfg["data"]["datasets"])
+
+
 def test_default_profile_covers_the_four_core_data_sets_at_paper_sizes():
     cfg = load_config(ROOT / "config" / "default.yaml")
     assert cfg["grid"]["datasets"] == ["mnist-basic", "mnist-rot", "rectangles", "convex"]
