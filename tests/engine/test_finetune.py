@@ -348,12 +348,21 @@ def test_may_be_selected_keeps_a_dropped_group_whose_survivors_all_failed():
     tr = Tracker.start([torch.zeros(6, 3)], 6, "cpu")
     tr.best_valid = torch.tensor([0.1, 0.2, 0.3, 0.1, 0.2, 0.3])
     tr.prune([0, 0, 0, 1, 1, 1], 3, epoch=2)  # members 0 and 3 stay in the race
-    groups = [0, 0, 0, 1, 1, 1]
-    ok = np.zeros(6, dtype=bool)
-    assert tr.may_be_selected(groups, ok).tolist() == [True, False, False, True, False, False]
-    survivor_failed = np.array([False, False, False, True, False, False])
-    keep = tr.may_be_selected(groups, survivor_failed)
+    tr.best_epoch[:] = 2
+    groups, train = [0, 0, 0, 1, 1, 1], np.zeros(6)
+    valid = tr.best_valid.numpy().astype(float)
+    keep = tr.may_be_selected(groups, train, valid)
+    assert keep.tolist() == [True, False, False, True, False, False]
+    survivor_failed = valid.copy()
+    survivor_failed[3] = np.nan  # member 3, group 1's only survivor, is unusable
+    keep = tr.may_be_selected(groups, train, survivor_failed)
     assert keep.tolist() == [True, False, False, True, True, True]
+    at_chance = np.array([0.0, 0, 0, 0.9, 0, 0])  # ... or at chance (3 classes: >= 0.633)
+    keep = tr.may_be_selected(groups, at_chance, valid)
+    assert keep.tolist() == [True, False, False, True, True, True]
+    tr.diverged_epoch[0] = 5  # ... or diverged: group 0 is evaluated in full too
+    keep = tr.may_be_selected(groups, train, valid)
+    assert keep.tolist() == [True, True, True, True, False, False]
 
 
 def test_halving_settings_are_checked(small):

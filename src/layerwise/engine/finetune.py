@@ -316,13 +316,7 @@ def _clean_errors(
         for sp in ("train", "valid")
     }
     K = len(s.seeds)
-    failed = (
-        (tr.best_epoch.cpu().numpy() == 0)
-        | (tr.diverged_epoch.cpu().numpy() > 0)
-        | ~np.isfinite(errors["valid"])
-        | tr.at_chance(errors["train"])
-    )
-    keep = tr.may_be_selected(s.halving_groups or [0] * K, failed)
+    keep = tr.may_be_selected(s.halving_groups or [0] * K, errors["train"], errors["valid"])
     x, y = d["x_test"], d["y_test"]
     pred = torch.full((K, x.shape[0]), -1, dtype=torch.int64, device=x.device)
     test = np.full(K, np.nan)

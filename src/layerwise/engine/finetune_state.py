@@ -250,20 +250,30 @@ class Tracker:
         self.out_of_race |= dropped
         return int(stopped_now.sum())
 
-    def may_be_selected(self, groups: Sequence[int], failed: np.ndarray) -> np.ndarray:
+    def may_be_selected(
+        self, groups: Sequence[int], train_error: np.ndarray, valid_error: np.ndarray
+    ) -> np.ndarray:
         """(K,) bool: the members that selection on the validation error can still choose.
 
         Every member still in the race after successive halving, and every member of a group
-        (``groups[m]``) whose members still in the race all ``failed`` (diverged, at chance): a
-        dropped member ranks behind each member kept in its group (``prune``), so it is chosen
-        only when none of them is usable. Without halving every member may be selected.
+        (``groups[m]``) whose members still in the race all failed -- diverged (also before any
+        epoch), a non-finite clean ``valid_error``, or at chance by ``train_error``, the flags
+        ``summary`` reports: a dropped member ranks behind each member kept in its group
+        (``prune``), so it is chosen only when none of them is usable. Without halving every
+        member may be selected.
         """
+        failed = (
+            (self.best_epoch.cpu().numpy() == 0)
+            | (self.diverged_epoch.cpu().numpy() > 0)
+            | ~np.isfinite(np.asarray(valid_error, dtype=float))
+            | self.at_chance(train_error)
+        )
         groups = np.asarray(groups)
         racing = ~self.out_of_race.cpu().numpy()
         keep = racing.copy()
         for g in np.unique(groups):
             idx = groups == g
-            if not (idx & racing & ~np.asarray(failed)).any():
+            if not (idx & racing & ~failed).any():
                 keep |= idx
         return keep
 

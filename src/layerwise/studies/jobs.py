@@ -101,9 +101,7 @@ def write_predictions(out_dir: Path, member_ids: list[str], result, y_test) -> N
     if pred.size and pred.max() > 255:
         raise ValueError(f"predictions.npz stores uint8 classes; got class {pred.max()}")
     arrays = {
-        mid: pred[k].astype(np.uint8)
-        for k, mid in enumerate(member_ids)
-        if pred.shape[1] == 0 or pred[k, 0] >= 0
+        mid: pred[k].astype(np.uint8) for k, mid in enumerate(member_ids) if (pred[k] >= 0).all()
     }
     arrays[PREDICTIONS_LABELS] = np.asarray(y_test).astype(np.uint8)
     files.write_with(Path(out_dir) / layout.PREDICTIONS, lambda p: np.savez_compressed(p, **arrays))
