@@ -157,3 +157,27 @@ def test_command_line_overrides_are_typed_by_the_schema(smoke):
         validate_config(apply_overrides(smoke, {"finetune": {"max_epochs": "ten"}}))
     with pytest.raises(ConfigError, match=r"finetune\.max_epochs: expected integer, got '3.5'"):
         validate_config(apply_overrides(smoke, {"finetune": {"max_epochs": "3.5"}}))
+
+
+def test_per_dataset_sections_are_validated_merged_and_named(smoke):
+    ok = deep_merge(smoke, {"per_dataset": {"rectangles": {"finetune": {"lr": [1.0]}}}})
+    cfg = validate_config(ok)
+    entry = cfg["per_dataset"]["rectangles"]["finetune"]
+    assert entry["lr"] == [1.0]  # the list replaced, the rest of the section complete
+    assert entry["max_epochs"] == cfg["finetune"]["max_epochs"]
+    assert validate_config(cfg) == cfg  # validating again changes nothing
+    bad = deep_merge(smoke, {"per_dataset": {"rectangles": {"finetune": {"lr": [-1.0]}}}})
+    with pytest.raises(ConfigError, match=r"per_dataset\.rectangles: finetune\.lr\.0: -1\.0"):
+        validate_config(bad)
+    bad = deep_merge(smoke, {"per_dataset": {"rectangles": {"finetun": {"lr": [1.0]}}}})
+    with pytest.raises(ConfigError, match=r"unknown key 'finetun' \(did you mean 'finetune'"):
+        validate_config(bad)
+    bad = deep_merge(
+        smoke, {"per_dataset": {"rectangles": {"finetune": {"halving": {"rungs": [99]}}}}}
+    )
+    with pytest.raises(ConfigError, match=r"per_dataset\.rectangles: finetune\.halving\.rungs"):
+        validate_config(bad)
+    bad = deep_merge(smoke, {"per_dataset": {"mnist-full": {"finetune": {"lr": [1.0]}}}})
+    del bad["data"]["datasets"]["mnist-full"]
+    with pytest.raises(ConfigError, match=r"per_dataset names \['mnist-full'\]"):
+        validate_config(bad)

@@ -123,7 +123,35 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
         lines = "\n".join(f"  - {_describe(e)}" for e in errors)
         raise ConfigError(f"invalid config ({len(errors)} problem(s)):\n{lines}")
     _check_cross_references(cfg)
+    _check_halving(cfg)
+    _validate_per_dataset(cfg, validator)
     return canonical(cfg)
+
+
+def _validate_per_dataset(cfg: dict, validator) -> None:
+    """Validate each ``per_dataset`` entry merged over the top-level sections, errors named
+    ``per_dataset.<data set>: <key>``; store the entry's sections complete (defaults filled)."""
+    unknown = [d for d in cfg["per_dataset"] if d not in cfg["data"]["datasets"]]
+    if unknown:
+        raise ConfigError(
+            f"per_dataset names {unknown} but data.datasets does not define them; add them under "
+            f"data.datasets (with n_train/n_valid/n_test) or remove them from per_dataset"
+        )
+    for name, entry in cfg["per_dataset"].items():
+        merged = deep_merge({k: v for k, v in cfg.items() if k != "per_dataset"}, entry)
+        errors = sorted(validator.iter_errors(merged), key=lambda e: list(e.absolute_path))
+        if errors:
+            lines = "\n".join(f"  - per_dataset.{name}: {_describe(e)}" for e in errors)
+            raise ConfigError(f"invalid config ({len(errors)} problem(s)):\n{lines}")
+        _check_halving(merged, where=f"per_dataset.{name}: ")
+        cfg["per_dataset"][name] = {section: merged[section] for section in entry}
+
+
+def dataset_config(cfg: dict, dataset: str) -> dict:
+    """The config that ``dataset``'s jobs run with: its ``per_dataset`` sections (validated,
+    complete) in place of the top-level ones; ``cfg`` itself when it has none."""
+    entry = (cfg.get("per_dataset") or {}).get(dataset)
+    return {**cfg, **entry} if entry else cfg
 
 
 def canonical(obj):
@@ -151,13 +179,17 @@ def _check_cross_references(cfg: dict) -> None:
             f"data.baselines.datasets lists {unknown} but data.datasets does not define them; "
             f"add them under data.datasets or remove them from data.baselines.datasets"
         )
+
+
+def _check_halving(cfg: dict, where: str = "") -> None:
     halving, max_epochs = cfg["finetune"]["halving"], cfg["finetune"]["max_epochs"]
     rungs = (halving or {}).get("rungs", [])
     if rungs != sorted(rungs) or (rungs and rungs[-1] >= max_epochs):
         raise ConfigError(
-            f"finetune.halving.rungs {rungs} must be increasing epochs below finetune.max_epochs "
-            f"({max_epochs}); e.g. rungs: [{max(1, max_epochs // 9)}, {max(1, max_epochs // 3)}]"
-            f", or halving: null for the full search"
+            f"{where}finetune.halving.rungs {rungs} must be increasing epochs below "
+            f"finetune.max_epochs ({max_epochs}); e.g. rungs: "
+            f"[{max(1, max_epochs // 9)}, {max(1, max_epochs // 3)}], or halving: null for the "
+            f"full search"
         )
 
 

@@ -147,3 +147,29 @@ def test_momentum_candidates_and_the_dropout_recipe(cfg):
     assert ("h32-ft0.1-m0", 0.1, 0.0) in plain
     assert ("h32-ft0.1-m0.9", 1.0, 0.95, float("inf")) in drop  # lr x 10, dropout momentum
     assert len(plain) == len(cfg["finetune"]["lr"]) * 2 * len(cfg["grid"]["pretraining"])
+
+
+def test_per_dataset_settings_reach_only_that_data_sets_jobs(cfg):
+    over = {
+        "finetune": {"lr": [0.7], "max_epochs": 9},
+        "pretrain": {"rbm": {"epochs": [3]}},
+        "dropout": {"p_drop_hidden": 0.4},
+    }
+    merged = validate_config(deep_merge(cfg, {"per_dataset": {"rectangles": over}}))
+    before = {j.path: j for j in finetune_jobs(cfg)}
+    for job in finetune_jobs(merged):
+        if job.dataset != "rectangles":
+            assert job.members == before[job.path].members and job.budget == before[job.path].budget
+            continue
+        assert {m.lr for m in job.members if not m.dropout} == {0.7}
+        assert {m.p_drop_hidden for m in job.members if m.dropout} == {0.4}
+        n_train = merged["data"]["datasets"]["rectangles"]["n_train"]
+        ref = merged["finetune"]["budget_reference_n"]
+        assert (
+            job.budget.max_epochs
+            == scaled_epochs(9, n_train, ref)
+            != before[job.path].budget.max_epochs
+        )
+    rbm = {j.dataset: j.settings["epochs"] for j in pretrain_jobs(merged) if j.method == "rbm"}
+    old = {j.dataset: j.settings["epochs"] for j in pretrain_jobs(cfg) if j.method == "rbm"}
+    assert rbm["mnist-basic"] == old["mnist-basic"] and rbm["rectangles"] != old["rectangles"]

@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass, field
 
 from layerwise import layout
+from layerwise.config import dataset_config
 from layerwise.studies.members import Budget, Member
 
 PRETRAIN_KEYS = {
@@ -119,7 +120,7 @@ def _pretrain_settings(cfg: dict, dataset: str, cand: dict) -> dict:
     """A candidate's settings on ``dataset``: epochs scaled by pretrain.budget_reference_n."""
     if "epochs" not in cand:
         return dict(cand)
-    ref = cfg["pretrain"]["budget_reference_n"]
+    ref = dataset_config(cfg, dataset)["pretrain"]["budget_reference_n"]
     return {**cand, "epochs": scaled_epochs(cand["epochs"], _n_train(cfg, dataset), ref)}
 
 
@@ -130,7 +131,7 @@ def pretrain_jobs(cfg: dict) -> list[PretrainJob]:
     for dataset, method, width in itertools.product(
         grid["datasets"], grid["pretraining"], cfg["model"]["n_hidden"]
     ):
-        for cand in pretrain_candidates(cfg, method):
+        for cand in pretrain_candidates(dataset_config(cfg, dataset), method):
             jobs.append(
                 PretrainJob(
                     dataset,
@@ -152,9 +153,10 @@ def _momenta(cfg: dict) -> list[float]:
 
 def _members(cfg: dict, dataset: str, width: int, methods: list[str]) -> list[Member]:
     """Resolved members of one population: method x pretraining candidate x lr x output lr x
-    momentum x dropout x seed. Dropout members train with (output) lr x dropout.lr_scale and
-    dropout.momentum (if set) (Srivastava et al. 2014, A.2); the candidate id names the configured
-    lr, output lr and momentum."""
+    momentum x dropout x seed, with ``dataset``'s settings (per_dataset). Dropout members train
+    with (output) lr x dropout.lr_scale and dropout.momentum (if set) (Srivastava et al. 2014,
+    A.2); the candidate id names the configured lr, output lr and momentum."""
+    cfg = dataset_config(cfg, dataset)
     grid, do = cfg["grid"], cfg["dropout"]
     max_norm = do["max_norm"] if do["max_norm"] is not None else math.inf
     moms = _momenta(cfg)
@@ -189,8 +191,8 @@ def _members(cfg: dict, dataset: str, width: int, methods: list[str]) -> list[Me
 
 def budget(cfg: dict, dataset: str) -> Budget:
     """The fine-tuning budget of the grid's populations on ``dataset`` (epoch counts scaled by
-    finetune.budget_reference_n)."""
-    ft = cfg["finetune"]
+    finetune.budget_reference_n), with ``dataset``'s settings (per_dataset)."""
+    ft = dataset_config(cfg, dataset)["finetune"]
     n, ref, halving = _n_train(cfg, dataset), ft["budget_reference_n"], ft["halving"] or {}
     return Budget(
         activation=cfg["model"]["activation"],
