@@ -52,6 +52,21 @@ def test_cell_stats_mean_std_and_selection():
     assert stats.loc[(2, "rbm")]["status"] == "diverged"
 
 
+def test_cell_stats_ignores_the_missing_test_errors_of_pruned_members():
+    pruned = dict(selected=False, diverged=False)
+    frame = pd.DataFrame([
+        _row("a", 1, "none", 0.04, seed=0), {**_row("a", 1, "none", 0.3, seed=0, **pruned),
+                                            "test_error": np.nan},
+        {**_row("a", 2, "none", 0.3, seed=0, **pruned), "test_error": np.nan},  # no selection
+        {**_row("a", 3, "none", 0.04, seed=0), "test_error": np.nan},  # selected, no test error
+    ])  # fmt: skip
+    stats = cell_stats(frame).set_index(["depth", "pretraining"])
+    cell = stats.loc[(1, "none")]
+    assert (cell["status"], cell["mean"], cell["n_diverged"]) == ("ok", 0.04, 0)
+    assert (2, "none") not in stats.index  # nothing selected, nothing failed: "missing"
+    assert stats.loc[(3, "none")]["status"] == "diverged"
+
+
 def test_mark_best_bolds_best_and_overlapping():
     best = CellStat("ok", 0.0271, ci95(0.0271, 50000))
     close = CellStat("ok", 0.0290, ci95(0.0290, 50000))  # 2.90 - 0.15 < 2.71 + 0.14

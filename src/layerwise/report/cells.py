@@ -103,11 +103,13 @@ def cell_stats(results: pd.DataFrame, keys: list[str] | None = None) -> pd.DataF
     a cell whose rows are all unselected and unfailed is left out (shown as "missing").
     """
     keys = CELL_KEYS if keys is None else keys
-    bad_all = failed_rows(results) | ~np.isfinite(results["test_error"].astype(float))
+    selected = results["selected"].astype(bool)
+    # a test error matters only where selection chose the member (pruned members have none)
+    bad_all = failed_rows(results) | (selected & ~np.isfinite(results["test_error"].astype(float)))
     rows = []
     for key, group in results.groupby(keys, sort=True):
         bad = bad_all.loc[group.index].to_numpy()
-        chosen = group["selected"].astype(bool).to_numpy() & ~bad
+        chosen = selected.loc[group.index].to_numpy() & ~bad
         good = group["test_error"].to_numpy(dtype=float)[chosen]  # (n_seeds,) test errors
         if good.size == 0 and not bad.any():
             continue  # nothing selected and nothing failed: not a result, "missing"
