@@ -157,6 +157,10 @@ def test_command_line_overrides_are_typed_by_the_schema(smoke):
         validate_config(apply_overrides(smoke, {"finetune": {"max_epochs": "ten"}}))
     with pytest.raises(ConfigError, match=r"finetune\.max_epochs: expected integer, got '3.5'"):
         validate_config(apply_overrides(smoke, {"finetune": {"max_epochs": "3.5"}}))
+    given = {"per_dataset": {"rectangles": {"finetune": {"lr": ["1.0"], "max_epochs": "5"}}}}
+    cfg = validate_config(apply_overrides(smoke, given))
+    assert cfg["per_dataset"]["rectangles"]["finetune"]["lr"] == [1.0]
+    assert cfg["per_dataset"]["rectangles"]["finetune"]["max_epochs"] == 5
 
 
 def test_per_dataset_sections_are_validated_merged_and_named(smoke):

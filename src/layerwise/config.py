@@ -210,7 +210,14 @@ def apply_overrides(config: dict, overrides: dict, schema: dict | None = None) -
     not fit is left as is for :func:`validate_config` to refuse, naming the key.
     """
     schema = load_schema() if schema is None else schema
-    return deep_merge(config, _typed(overrides, schema, schema))
+    typed = _typed(overrides, schema, schema)
+    for name, entry in (overrides.get("per_dataset") or {}).items():
+        if isinstance(entry, dict):  # a data set's sections are typed like the top-level ones
+            sections = schema["properties"]
+            typed["per_dataset"][name] = {
+                k: _typed(v, sections.get(k), schema) for k, v in entry.items()
+            }
+    return deep_merge(config, typed)
 
 
 def _typed(value, sub: dict | None, root: dict):
