@@ -118,14 +118,20 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     schema = load_schema() if schema is None else schema
     cfg = copy.deepcopy(config)
     validator = _DefaultingValidator(schema)
-    errors = sorted(validator.iter_errors(cfg), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = "\n".join(f"  - {_describe(e)}" for e in errors)
-        raise ConfigError(f"invalid config ({len(errors)} problem(s)):\n{lines}")
+    _check_schema(validator, cfg)
     _check_cross_references(cfg)
     _check_halving(cfg)
     _validate_per_dataset(cfg, validator)
     return canonical(cfg)
+
+
+def _check_schema(validator, instance: dict, where: str = "") -> None:
+    """Fill ``instance``'s defaults; ConfigError listing every violation, each line prefixed by
+    ``where``."""
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = "\n".join(f"  - {where}{_describe(e)}" for e in errors)
+        raise ConfigError(f"invalid config ({len(errors)} problem(s)):\n{lines}")
 
 
 def _validate_per_dataset(cfg: dict, validator) -> None:
@@ -139,10 +145,7 @@ def _validate_per_dataset(cfg: dict, validator) -> None:
         )
     for name, entry in cfg["per_dataset"].items():
         merged = deep_merge({k: v for k, v in cfg.items() if k != "per_dataset"}, entry)
-        errors = sorted(validator.iter_errors(merged), key=lambda e: list(e.absolute_path))
-        if errors:
-            lines = "\n".join(f"  - per_dataset.{name}: {_describe(e)}" for e in errors)
-            raise ConfigError(f"invalid config ({len(errors)} problem(s)):\n{lines}")
+        _check_schema(validator, merged, where=f"per_dataset.{name}: ")
         _check_halving(merged, where=f"per_dataset.{name}: ")
         cfg["per_dataset"][name] = {section: merged[section] for section in entry}
 
