@@ -83,7 +83,8 @@ class Clock:
 
 
 def matmul_rate(clock: Clock, n: int, repeat: int, bf16: bool = False) -> float:
-    """FLOP/s of an n x n float32 matmul (bf16: with bfloat16 operands, as the engine runs it)."""
+    """FLOP/s of an n x n float32 matmul (bf16: inside bf16_products, as the engine runs it;
+    bfloat16 arithmetic only where oneDNN takes it, layerwise.device.bf16_takes_effect)."""
     a, b = torch.rand(n, n, device=clock.device), torch.rand(n, n, device=clock.device)
     reps = max(1, int(2e10 // (2 * n**3))) if clock.device.type == "cuda" else 3
 

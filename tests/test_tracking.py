@@ -51,7 +51,8 @@ def _write_record(job_dir: Path, job_id: str, kind: str, depth, method, group, n
         "job_id": job_id, "kind": kind, "dataset": "mnist-basic", "depth": depth,
         "method": method, "group": group, "study": STUDY, "config_hash": "c0ffee",
         "dataset_sha256": "ab" * 32, "git_commit": "deadbeef", "versions": {"torch": "2.13.0"},
-        "device": "cpu", "wall_time_s": 12.5, "started": "2026-01-02T03:04:05+00:00",
+        "device": "cpu", "precision": "bf16", "products": "float32", "wall_time_s": 12.5,
+        "started": "2026-01-02T03:04:05+00:00",
         "finished": "2026-01-02T03:04:17+00:00", "n_members": n_members,
         "settings": {"lr": 0.01, "epochs": 3, "schedule": {"decay": 0.5}, "layer_sizes": [784, 8]},
     }  # fmt: skip
@@ -217,6 +218,7 @@ def test_parent_tags_params_metrics_and_artifacts(tree, tmp_path):
     assert (tags["job_id"], tags["kind"], tags["method"], tags["git_commit"]) == (
         PRETRAIN, "pretrain", "rbm", "deadbeef"
     )  # fmt: skip
+    assert (tags["precision"], tags["products"]) == ("bf16", "float32")  # the mode, what ran
     assert "depth" not in tags  # null in the record
     assert parent.data.params["version.torch"] == "2.13.0"
     assert parent.data.params["schedule.decay"] == "0.5"  # nested settings flattened

@@ -7,14 +7,17 @@ layerwise.engine.population). The modes:
   * "float32": every product in float32 (torch's "highest" matmul precision).
   * "tf32": CUDA matmuls may use TensorFloat-32 (10-bit mantissa products, float32 accumulation);
     on CPU nothing changes.
-  * "bf16": on CPU the engine's training steps (fine-tuning, RBM CD-k, autoencoder layers) run
-    their products on bfloat16 operands with float32 accumulation and float32 results
-    (``bf16_products``); master weights, velocities, biases, updates, activations, losses and the
-    soft-max stay float32, and evaluation (validation and test errors, the codes passed between
-    pretrained layers) stays float32 throughout (docs/choices.md "bf16 products"). On CPUs with
-    AVX512-BF16 or AMX such a product is 3-5x faster than in float32. Results stay bit-identical
-    run to run for a given mode on CPU. On CUDA "bf16" keeps its old meaning: torch's "medium"
-    float32 matmul precision (TF32 products there); no bfloat16 training on GPUs yet.
+  * "bf16": on CPU the engine's training steps (fine-tuning, RBM CD-k, autoencoder layers) send
+    their products to oneDNN with bfloat16 arithmetic *allowed* (``bf16_products``) and take the
+    fused pretraining updates (layerwise.engine.pretrain); master weights, velocities, biases,
+    updates, activations, losses and the soft-max stay float32, and evaluation (validation and
+    test errors, the codes passed between pretrained layers) stays float32 throughout
+    (docs/choices.md "bf16 products"). oneDNN only allows the down-conversion: on a CPU whose
+    kernels do not take it (measured: oneDNN 3.12 on AVX512-BF16 without AMX runs its float32
+    kernel), the products stay float32 -- ``bf16_takes_effect`` probes which, and
+    ``product_arithmetic`` names it in every job record. Results stay bit-identical run to run
+    for a given mode on CPU. On CUDA "bf16" keeps its old meaning: torch's "medium" float32
+    matmul precision (TF32 products there); no bfloat16 training on GPUs yet.
   * "auto": "bf16" on a CPU with fast bfloat16 (``cpu_has_fast_bf16``), "tf32" on CUDA, "float32"
     otherwise (resolved by ``resolve_precision``).
 
@@ -74,10 +77,11 @@ def cpu_flags(cpuinfo: str | None = None) -> set[str]:
 
 @functools.cache
 def cpu_has_fast_bf16() -> bool:
-    """True where the CPU multiplies bfloat16 natively: AVX512-BF16 or AMX-BF16 (x86, Linux).
+    """True where the CPU has bfloat16 instructions: AVX512-BF16 or AMX-BF16 (x86, Linux).
 
-    Without them oneDNN emulates bfloat16 products, which is no faster than float32, so "auto"
-    keeps float32 there (and on CPUs whose flags cannot be read).
+    "auto" picks "bf16" only there (float32 on CPUs whose flags cannot be read). Having the
+    instructions does not mean oneDNN uses them for float32 products (``bf16_takes_effect``);
+    "bf16" is faster on such a CPU either way (docs/performance.md).
     """
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
@@ -154,3 +158,47 @@ def bf16_products(enabled: bool = True) -> Iterator[None]:
             yield
         finally:
             torch.set_float32_matmul_precision(previous)
+
+
+def _relative_error(product: torch.Tensor, exact: torch.Tensor) -> float:
+    return float((product.double() - exact).abs().max() / exact.abs().max())
+
+
+# A product of non-negative operands with bfloat16-rounded inputs (8-bit mantissa) is off by
+# ~1e-4 relative at inner dimension 512; float32 arithmetic by ~1e-6. The threshold sits between.
+BF16_ERROR_THRESHOLD = 2e-5
+
+
+def is_bf16_rounded(product: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether ``product`` (of float32 ``a @ b``, non-negative operands) carries bfloat16
+    rounding: its error against the float64 product exceeds BF16_ERROR_THRESHOLD."""
+    return _relative_error(product, a.double() @ b.double()) > BF16_ERROR_THRESHOLD
+
+
+@functools.cache
+def bf16_takes_effect() -> bool:
+    """Whether float32 products inside ``bf16_products`` really run in bfloat16 on this CPU.
+
+    oneDNN's bf16 fpmath mode allows, not requires, the down-conversion, and picks its kernel by
+    CPU: on AVX512-BF16 without AMX oneDNN 3.12 keeps its float32 kernel (``ONEDNN_VERBOSE=1``
+    shows ``brg_matmul:avx512_core``), so the products stay float32. Probed once per process on a
+    product of the engine's shape (minibatch 20, 512 x 512 weights).
+    """
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.rand(20, 512, generator=g), torch.rand(512, 512, generator=g)
+    with bf16_products():
+        low = a @ b
+    return is_bf16_rounded(low, a, b)
+
+
+def product_arithmetic(mode: str | None = None, device: torch.device | str | None = None) -> str:
+    """The arithmetic of the engine's training products under ``mode`` (None: the process-wide
+    mode) on ``device`` (None: cpu): "float32", "tf32" or "bfloat16". Recorded in every job's
+    record.json next to the mode, so that a "bf16" run on a CPU that keeps float32 says so."""
+    kind = torch.device(device or "cpu").type
+    mode = current_precision() if mode is None else resolve_precision(mode, device)
+    if kind == "cuda":
+        return "float32" if mode == "float32" else "tf32"
+    if kind == "cpu" and mode == "bf16":
+        return "bfloat16" if bf16_takes_effect() else "float32"
+    return "float32"

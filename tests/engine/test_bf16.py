@@ -1,23 +1,38 @@
-"""precision "bf16": products on bfloat16 operands (oneDNN), float32 master weights and updates.
+"""precision "bf16": products with bfloat16 allowed (oneDNN), float32 master weights and updates.
 
-Oracles: the fused pretraining updates equal the unfused statistics + SGD step (float32); bf16
-gradients and steps stay within bfloat16 rounding of float32's; bf16 really changes the products
-(else the tests below would test nothing); bf16 runs are bit-identical run to run; float32 results
-do not depend on whether the precision is named or inherited; the switch never leaks out of a step.
-Layers are >= 256 wide: oneDNN takes smaller products in float32 anyway (no bf16 to test there).
+Oracles: the fused pretraining updates equal the unfused statistics + SGD step (float32); the
+bfloat16-rounding detector tells bfloat16 operands from float32 ones, and the products inside
+bf16_products are bfloat16 exactly when the probe (bf16_takes_effect) says so -- on this project's
+AVX512-BF16 machine without AMX oneDNN keeps float32 kernels, and the job record says so; bf16
+gradients and steps stay within bfloat16 rounding of float32's; the bf16 mode takes a path of its
+own (oneDNN's kernels, the fused pretraining updates: results differ from float32's in the low
+bits); bf16 runs are bit-identical run to run; float32 results do not depend on whether the
+precision is named or inherited; the switch never leaks out of a step. Layers are >= 256 wide:
+oneDNN takes smaller products in float32 anyway.
 """
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from layerwise.device import bf16_products, configure_precision, cpu_has_fast_bf16
+from layerwise import device as device_mod
+from layerwise.device import (
+    bf16_products,
+    bf16_takes_effect,
+    configure_precision,
+    cpu_has_fast_bf16,
+    is_bf16_rounded,
+    product_arithmetic,
+)
 from layerwise.engine import ae_layer as ae
 from layerwise.engine import mlp, rbm
 from layerwise.engine import population as pop
 from layerwise.engine.finetune import FinetuneSettings, finetune
 from layerwise.engine.layers import init_layer
 from layerwise.engine.pretrain import PretrainSettings, pretrain_stack
+from layerwise.studies.jobs import JobClock, job_record
 
 QUIET = {"log": lambda line: None}
 N_IN, N_H = 300, 256
@@ -41,18 +56,48 @@ def data() -> dict:
     return {f"{a}_{s}": v[i] for s, i in split.items() for a, v in (("x", x), ("y", y))}
 
 
+@pytest.mark.parametrize("n_in, n_out", [(N_IN, N_H), (784, 1000), (1000, 1000)])
+def test_bf16_rounding_detector_tells_bfloat16_operands_from_float32(n_in, n_out):
+    """Oracle for the probe: operands rounded to bfloat16, then multiplied with float32 sums (what
+    a bf16 kernel computes) are flagged; float32 and float64 products are not."""
+    a, b = _rand(20, n_in), _rand(n_in, n_out, seed=1)
+    assert is_bf16_rounded(a.bfloat16().float() @ b.bfloat16().float(), a, b)
+    assert not is_bf16_rounded(a @ b, a, b)
+    assert not is_bf16_rounded((a.double() @ b.double()).float(), a, b)
+
+
 @needs_bf16
-def test_bf16_products_round_operands_and_restore_the_switch():
+def test_bf16_products_do_what_the_probe_says_and_restore_the_switch():
+    """Inside bf16_products an engine-shaped product is bfloat16-rounded exactly when
+    bf16_takes_effect() says so (oneDNN may keep float32 kernels: on AVX512-BF16 without AMX it
+    does), and within bfloat16 rounding of the exact product either way."""
     x, W = _rand(2, 20, N_IN), _rand(2, N_IN, N_H, seed=1)
     before = torch.backends.mkldnn.matmul.fp32_precision
     with bf16_products():
         low = torch.bmm(x, W)
     assert torch.backends.mkldnn.matmul.fp32_precision == before
+    for k in range(2):
+        assert is_bf16_rounded(low[k], x[k], W[k]) == bf16_takes_effect()
     exact = torch.bmm(x.double(), W.double()).float()
-    assert not torch.equal(low, torch.bmm(x, W))  # the products really were bf16
-    assert (low - exact).abs().max() < 2e-3 * exact.abs().max()  # bf16 operands, fp32 sums
+    assert (low - exact).abs().max() < 2e-3 * exact.abs().max()  # at worst bf16 operands
     with bf16_products(False):
         assert torch.equal(torch.bmm(x, W), torch.bmm(x, W))
+
+
+@pytest.mark.parametrize("takes_effect", [True, False])
+def test_product_arithmetic_names_what_the_products_ran_in(monkeypatch, takes_effect):
+    monkeypatch.setattr(device_mod, "bf16_takes_effect", lambda: takes_effect)
+    assert product_arithmetic("bf16", "cpu") == ("bfloat16" if takes_effect else "float32")
+    assert product_arithmetic("float32", "cpu") == product_arithmetic("tf32", "cpu") == "float32"
+    assert product_arithmetic("bf16", "cuda") == product_arithmetic("tf32", "cuda") == "tf32"
+    assert product_arithmetic("float32", "cuda") == "float32"
+    previous = configure_precision("bf16", "cpu")
+    try:  # the job record carries the mode and the real arithmetic
+        ds = SimpleNamespace(name="toy", card=None)
+        rec = job_record("finetune", "j", "s", ds, torch.device("cpu"), JobClock(), {})
+        assert rec["precision"] == "bf16" and rec["products"] == product_arithmetic("bf16", "cpu")
+    finally:
+        configure_precision(previous)
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.7])
@@ -139,7 +184,7 @@ def test_bf16_step_matches_float32_within_rounding(batch):
         err = (step16 - step32).norm() / step32.norm().clamp_min(1e-12)
         assert err < 3e-2
         changed |= not torch.equal(a, b)
-    assert changed  # bf16 was really used
+    assert changed  # the bf16 mode's own path was taken
 
 
 def _ft(data, seeds, precision, **kw):
@@ -198,7 +243,7 @@ def test_bf16_pretraining_is_bit_identical_and_close_to_float32(method, data):
     for (Wa, ba), (Wb, bb) in zip(a.weights, b.weights, strict=True):
         assert torch.equal(Wa, Wb) and torch.equal(ba, bb)
     assert a.history.equals(b.history)
-    assert not torch.equal(a.weights[0][0], ref.weights[0][0])  # bf16 was really used
+    assert not torch.equal(a.weights[0][0], ref.weights[0][0])  # the fused update was taken
     rec, rec32 = a.history.recon_error.to_numpy(), ref.history.recon_error.to_numpy()
     assert np.allclose(rec, rec32, rtol=0.02)
 

@@ -229,8 +229,9 @@ def _make_step(params: list, s: FinetuneSettings, device, velocity: list | None 
     step(xb (K,B,n), yb (K,B), counter, active (K,) bool) updates params in place with
     hand-written gradients and fused updates (mlp.sgd_train_step); counter may be an int or a 0-d
     int64 tensor (a captured CUDA graph replays with a new counter without a host sync).
-    Precision "bf16": the step's products run on bfloat16 operands with float32 accumulation
-    (layerwise.device.bf16_products); everything else, evaluation included, stays float32.
+    Precision "bf16": the step's products may run on bfloat16 operands with float32 accumulation
+    (layerwise.device.bf16_products; where oneDNN's kernels take it, ``bf16_takes_effect``);
+    everything else, evaluation included, stays float32.
     """
     lr, mom = s.tensor("lr", device), s.tensor("momentum", device)
     out_lr = None if s.output_lr is None else s.tensor("output_lr", device)

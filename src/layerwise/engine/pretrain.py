@@ -16,8 +16,9 @@ epoch because the order does). A member whose loss or parameters become NaN/inf 
 restored to its parameters at the start of that epoch, frozen for the rest of the stack (its upper
 layers keep their init) and reported with its layer and epoch (checked once per epoch, on device).
 Precision (``PretrainSettings.precision``, layerwise.device): float32 materialises the gradients
-and takes one SGD pass (results bit-identical to earlier versions); "bf16" runs the products on
-bfloat16 operands and fuses the weight update into one product accumulated into the float32
+and takes one SGD pass (results bit-identical to earlier versions); "bf16" allows oneDNN bfloat16
+products (layerwise.device.bf16_products: taken only where the CPU's kernels do,
+``bf16_takes_effect``) and fuses the weight update into one product accumulated into the float32
 weights (rbm.cd_k_update, ae_layer.sgd_update), as fine-tuning does (mlp.sgd_train_step).
 """
 
@@ -60,7 +61,7 @@ class PretrainSettings:
     momentum_initial: float | None = None
     momentum_switch_epoch: int = 0
     # "float32" | "bf16" | "tf32" | "auto" (layerwise.device); None follows the process-wide mode.
-    # "bf16": products on bfloat16 operands and the fused update (ae_layer.sgd_update,
+    # "bf16": bfloat16 products where oneDNN takes them, and the fused update (ae_layer.sgd_update,
     # rbm.cd_k_update); float32 keeps the unfused update, so its results stay bit-identical
     precision: str | None = None
 

@@ -19,7 +19,12 @@ import yaml
 
 from layerwise import files, layout, provenance
 from layerwise.config import config_hash
-from layerwise.device import choose_device, configure_precision
+from layerwise.device import (
+    choose_device,
+    configure_precision,
+    current_precision,
+    product_arithmetic,
+)
 from layerwise.layout import PREDICTIONS_LABELS
 
 
@@ -58,7 +63,7 @@ class JobClock:
 def job_record(
     kind: str, job_id: str, study: str, ds, device, clock: JobClock, slice_, **extra
 ) -> dict:
-    """The record.json of a job (docs/architecture.md): identity, provenance, wall time.
+    """The record.json of a job (docs/architecture.md): identity, provenance, precision, wall time.
 
     ``slice_`` is the config slice (any JSON-able object) the job ran with; ``config_hash`` is its
     hash.
@@ -73,6 +78,8 @@ def job_record(
         "git_commit": provenance.git_commit(),
         "versions": provenance.package_versions(),
         "device": str(device),
+        "precision": current_precision(),  # the mode, "auto" resolved
+        "products": product_arithmetic(None, device),  # what the products really ran in
         "wall_time_s": clock.seconds(),
         "started": clock.started,
         "finished": provenance.now(),

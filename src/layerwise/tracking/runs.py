@@ -53,7 +53,8 @@ NOT_PARAMS = frozenset(
 )
 RECORD_TAGS = (
     "job_id", "kind", "dataset", "depth", "method", "group", "study",
-    "config_hash", "dataset_sha256", "git_commit", "device", "started", "finished",
+    "config_hash", "dataset_sha256", "git_commit", "device", "precision", "products", "started",
+    "finished",
 )  # fmt: skip
 _KEY_BAD = re.compile(r"[^\w\-. /:]")
 MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value's length
