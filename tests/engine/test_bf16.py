@@ -8,7 +8,8 @@ gradients and steps stay within bfloat16 rounding of float32's; the bf16 mode ta
 own (oneDNN's kernels, the fused pretraining updates: results differ from float32's in the low
 bits); bf16 runs are bit-identical run to run; float32 results do not depend on whether the
 precision is named or inherited; the switch never leaks out of a step. Layers are >= 256 wide:
-oneDNN takes smaller products in float32 anyway.
+in bf16 mode products 128 wide came out bit-identical to float32's (docs/choices.md, "small
+layers"), so the tests that expect the bf16 path to differ use wider ones.
 """
 
 from types import SimpleNamespace
