@@ -96,6 +96,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{where}: expected {error.validator_value}, got {error.instance!r}"
     if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return f"{where}: {error.instance!r} is out of range; legal range: {legal_range(schema)}"
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        reasons = "; ".join(dict.fromkeys(e.message for e in error.context))
+        return f"{where}: {error.instance!r} fits none of the allowed forms ({reasons})"
     return f"{where}: {error.message}"
 
 

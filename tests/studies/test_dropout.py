@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from layerwise.config import deep_merge, read_yaml, validate_config
+from layerwise.config import ConfigError, deep_merge, read_yaml, validate_config
 from layerwise.data.build import build_dataset
 from layerwise.report.dropout_summary import mark_selected, summarize
 from layerwise.report.inputs import load_reference
@@ -60,6 +60,22 @@ def test_members_are_exactly_variants_x_seeds_x_lr_with_their_settings():
     assert s.max_norm == [m.max_norm for m in members]
     assert s.activation == "relu" and s.momentum == [sc["momentum"]] * len(members)
     s.validate()
+
+
+def test_max_norm_per_activation_reaches_each_jobs_maxnorm_members_only():
+    cfg = _cfg(max_norm={"sigmoid": 6.0, "relu": 2.0})
+    for activation, c in (("sigmoid", 6.0), ("relu", 2.0)):
+        members = dropout_jobs(cfg)[activation].members
+        got = {m.max_norm for m in members if m.variant == "dropout-maxnorm"}
+        assert got == {c}
+        assert all(m.max_norm == math.inf for m in members if m.variant != "dropout-maxnorm")
+
+
+def test_max_norm_mapping_must_name_both_activations():
+    with pytest.raises(ConfigError, match=r"dropout_study\.max_norm: .*'relu' is a required"):
+        _cfg(max_norm={"sigmoid": 6.0})
+    with pytest.raises(ConfigError, match=r"dropout_study\.max_norm"):
+        _cfg(max_norm={"sigmoid": 6.0, "relu": 2.0, "tanh": 1.0})
 
 
 def test_members_follow_the_configured_variants_and_refuse_bad_activation():

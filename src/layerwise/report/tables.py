@@ -154,7 +154,8 @@ def dropout_table(lookup: CellLookup, grid: Grid) -> Table:
     return Table(
         "table_dropout",
         "Dropout on and off",
-        "Each cell fine-tuned without and with dropout + max-norm (Srivastava et al. 2014). "
+        "Each cell fine-tuned without and with dropout (Srivastava et al. 2014; with max-norm "
+        "where the config sets dropout.max_norm). "
         "Effect: helps/hurts when the 95% intervals are disjoint, ties when they overlap.",
         ["Data set", "Pretraining", "Depth", "Without dropout", "With dropout", "Effect"],
         rows,
