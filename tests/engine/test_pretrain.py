@@ -154,3 +154,15 @@ def test_invalid_arguments_name_the_legal_range(small):
         pretrain_stack("ae", small, [4] * 5, _settings([1]), **QUIET)
     with pytest.raises(ValueError, match="one per seed"):
         pretrain_stack("ae", small, [4], _settings([1, 2], lr=[0.1]), **QUIET)
+
+
+def test_fan_in_init_scales_the_same_draws_and_a_wrong_scheme_is_refused(small):
+    glorot = pretrain_stack("none", small, [8, 5], _settings([1, 2]), **QUIET).weights
+    fan = pretrain_stack("none", small, [8, 5], _settings([1, 2], init="fan-in"), **QUIET).weights
+    for (Wg, _), (Wf, bf), n_in, n_out in zip(glorot, fan, [12, 8], [8, 5], strict=True):
+        r_fan, r_glorot = n_in**-0.5, 4 * (6 / (n_in + n_out)) ** 0.5
+        assert Wf.abs().max() <= r_fan and Wf.abs().max() > 0.8 * r_fan
+        torch.testing.assert_close(Wf / r_fan, Wg / r_glorot)  # the same uniforms, scaled apart
+        assert not bf.any()
+    with pytest.raises(ValueError, match=r"init must be one of \('glorot', 'fan-in'\)"):
+        pretrain_stack("none", small, [8], _settings([1], init="xavier"), **QUIET)

@@ -173,3 +173,23 @@ def test_per_dataset_settings_reach_only_that_data_sets_jobs(cfg):
     rbm = {j.dataset: j.settings["epochs"] for j in pretrain_jobs(merged) if j.method == "rbm"}
     old = {j.dataset: j.settings["epochs"] for j in pretrain_jobs(cfg) if j.method == "rbm"}
     assert rbm["mnist-basic"] == old["mnist-basic"] and rbm["rectangles"] != old["rectangles"]
+
+
+def test_none_init_names_its_stack_and_reaches_the_pretraining_job(cfg):
+    from layerwise.studies.depth_table import pretrain_settings
+
+    default = {j.path: j for j in pretrain_jobs(cfg) if j.method == "none"}
+    assert default and all(j.pretrain_id.startswith("h") and "-i" not in j.pretrain_id
+                           for j in default.values())  # fmt: skip
+    assert {pretrain_settings(j).init for j in default.values()} == {"glorot"}
+    fan = validate_config(deep_merge(cfg, {"pretrain": {"none": {"init": "fan-in"}}}))
+    jobs = [j for j in pretrain_jobs(fan) if j.method == "none"]
+    assert len(jobs) == len(default)
+    assert all(j.pretrain_id.endswith("-ifan-in") and j.path not in default for j in jobs)
+    assert {pretrain_settings(j).init for j in jobs} == {"fan-in"}
+    used = {p for j in finetune_jobs(fan) for p in j.pretrain_paths if "/none/" in p}
+    assert used == {j.path for j in jobs}  # the random-init members start from those stacks
+    others = {j.path for j in pretrain_jobs(cfg) if j.method != "none"}
+    assert others == {j.path for j in pretrain_jobs(fan) if j.method != "none"}
+    with pytest.raises(ConfigError, match=r"pretrain\.none\.init: 'xavier' is not allowed"):
+        validate_config(deep_merge(cfg, {"pretrain": {"none": {"init": "xavier"}}}))

@@ -36,7 +36,7 @@ from layerwise.device import bf16_products, resolve_precision, uses_bf16
 from layerwise.engine import ae_layer as ae
 from layerwise.engine import loop, rbm
 from layerwise.engine import population as pop
-from layerwise.engine.layers import hidden_codes, init_layer
+from layerwise.engine.layers import INIT_SCHEMES, hidden_codes, init_layer
 
 
 @dataclass
@@ -64,6 +64,8 @@ class PretrainSettings:
     # "bf16": bfloat16 products where oneDNN takes them, and the fused update (ae_layer.sgd_update,
     # rbm.cd_k_update); float32 keeps the unfused update, so its results stay bit-identical
     precision: str | None = None
+    # initial weights (layers.INIT_SCHEMES): "glorot", or "fan-in" (the config sets it for "none")
+    init: str = "glorot"
 
     @property
     def k(self) -> int:
@@ -79,6 +81,8 @@ class PretrainSettings:
             )
         if self.hidden not in rbm.HIDDEN_UNITS:
             raise ValueError(f"hidden must be one of {rbm.HIDDEN_UNITS}, got {self.hidden!r}")
+        if self.init not in INIT_SCHEMES:
+            raise ValueError(f"init must be one of {INIT_SCHEMES}, got {self.init!r}")
         if self.loss not in ae.LOSSES or self.noise not in ae.NOISES:
             raise ValueError(f"loss must be in {ae.LOSSES}, noise in {ae.NOISES}")
         self.tensor("lr", 0.0, np.inf, "cpu")
@@ -146,7 +150,9 @@ class NoPretraining:
     name, uses_data = "none", False
 
     def init_layer(self, n_in, n_out, settings, *, layer, device):
-        return init_layer(n_in, n_out, settings.seeds, layer=layer, device=device)
+        return init_layer(
+            n_in, n_out, settings.seeds, layer=layer, device=device, scheme=settings.init
+        )
 
     def train_layer(self, x, W, b, settings, *, layer, active, log):
         K = settings.k

@@ -50,6 +50,7 @@ def pretrain_settings(job: PretrainJob) -> PretrainSettings:
         tied=c.get("tied", True),
         loss=c.get("loss", "cross-entropy"),
         noise=c.get("noise", "masking"),
+        init=c.get("init", "glorot"),
     )
 
 

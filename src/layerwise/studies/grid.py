@@ -83,8 +83,9 @@ def _fmt(value) -> str:
 
 def pretrain_candidates(cfg: dict, method: str) -> list[dict]:
     """Product of the list-valued pretraining settings of ``method`` (a dict per candidate)."""
-    if method == "none":
-        return [{}]
+    if method == "none":  # one candidate: the random init (its scheme, if not the default)
+        init = cfg["pretrain"].get("none", {}).get("init", "glorot")
+        return [{} if init == "glorot" else {"init": init}]
     section = cfg["pretrain"][method]
     keys = PRETRAIN_KEYS[method]
     fixed = {k: v for k, v in section.items() if k not in keys}
@@ -98,9 +99,12 @@ def pretrain_candidates(cfg: dict, method: str) -> list[dict]:
 
 
 def pretrain_id(method: str, n_hidden: int, cand: dict) -> str:
+    """E.g. "h1000-lr0.01-e10"; "h1000" for none ("h1000-ifan-in" with the fan-in init)."""
     parts = [f"h{n_hidden}"] + [
         f"{_SHORT[k]}{_fmt(cand[k])}" for k in PRETRAIN_KEYS.get(method, ())
     ]
+    if "init" in cand:
+        parts.append(f"i{cand['init']}")
     return "-".join(parts)
 
 
