@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from layerwise.config import ConfigError, deep_merge, load_config, validate_config
+from layerwise.studies.depth_table import pretrain_settings
 from layerwise.studies.grid import finetune_jobs, pretrain_candidates, pretrain_jobs, scaled_epochs
 from layerwise.studies.members import finetune_settings
 
@@ -176,11 +177,9 @@ def test_per_dataset_settings_reach_only_that_data_sets_jobs(cfg):
 
 
 def test_none_init_names_its_stack_and_reaches_the_pretraining_job(cfg):
-    from layerwise.studies.depth_table import pretrain_settings
-
     default = {j.path: j for j in pretrain_jobs(cfg) if j.method == "none"}
-    assert default and all(j.pretrain_id.startswith("h") and "-i" not in j.pretrain_id
-                           for j in default.values())  # fmt: skip
+    width = cfg["model"]["n_hidden"][0]
+    assert default and {j.pretrain_id for j in default.values()} == {f"h{width}"}  # as before
     assert {pretrain_settings(j).init for j in default.values()} == {"glorot"}
     fan = validate_config(deep_merge(cfg, {"pretrain": {"none": {"init": "fan-in"}}}))
     jobs = [j for j in pretrain_jobs(fan) if j.method == "none"]
