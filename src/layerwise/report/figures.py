@@ -6,7 +6,9 @@
 - gradient norm reaching each layer in the first epochs, with and without pretraining -- the
   vanishing-gradient picture (Glorot & Bengio 2010; Larochelle et al. 2009, Sec. 4.3);
 - bias/variance: train vs test error by depth and pretraining (Erhan et al. 2010's view of
-  pretraining as a regulariser).
+  pretraining as a regulariser);
+- ours against published, a panel per data set (the report's comparison and the stacked table of
+  ``make reproduce``).
 All use the selected members with dropout off unless the caption says otherwise.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from layerwise.report.style import (
@@ -227,17 +230,20 @@ def bias_variance(results: pd.DataFrame, grid: Grid) -> FigureOut:
     )
 
 
-def ours_vs_published(compared: pd.DataFrame) -> FigureOut | None:
-    """One point per published cell the run covers: ours (y) against published (x), both 95%
-    intervals as error bars, the diagonal y = x; points below it are better than published.
-    Colour and marker by method; hollow markers for recalled (unverified) published numbers."""
+def published_scatter(compared: pd.DataFrame) -> Figure | None:
+    """Ours (y) against published (x), one point per compared cell with a number of ours, both 95%
+    intervals as error bars and the diagonal y = x; a panel per data set (in the table's order),
+    each on its own scale, so that a 2% set and a 30% set are both readable. Colour and marker by
+    method; hollow markers for recalled (unverified) published numbers. None: nothing to plot.
+    Call inside ``styled()``."""
     ok = compared[np.isfinite(compared["ours_pct"].astype(float))]
     if ok.empty:
         return None
-    with styled():
-        fig, axes = new_figure(1, ncols=1, panel_h=4.2)
-        ax = axes[0]
-        for method, part in ok.groupby("pretraining", sort=False):
+    panels = list(ok.groupby("dataset", sort=False))
+    single = len(panels) == 1
+    fig, axes = new_figure(len(panels), ncols=1 if single else 2, panel_h=4.2 if single else 3.1)
+    for ax, (dataset, cells) in zip(axes, panels, strict=True):
+        for method, part in cells.groupby("pretraining", sort=False):
             st = method_style(str(method) if method else "none")
             ax.errorbar(part["paper_pct"], part["ours_pct"], xerr=part["paper_ci_pct"],
                         yerr=part["ours_ci_pct"], fmt="none", ecolor=st["color"], alpha=0.6,
@@ -248,17 +254,32 @@ def ours_vs_published(compared: pd.DataFrame) -> FigureOut | None:
                            color="none" if unverified else st["color"], edgecolors=st["color"],
                            label=label)  # fmt: skip
                 label = None  # one legend entry per method
-        lo = 0.0
-        hi = 1.08 * float(np.nanmax(np.r_[ok["paper_pct"], ok["ours_pct"]]))
+        lows = np.r_[
+            cells["paper_pct"] - cells["paper_ci_pct"], cells["ours_pct"] - cells["ours_ci_pct"]
+        ]
+        highs = np.r_[
+            cells["paper_pct"] + cells["paper_ci_pct"], cells["ours_pct"] + cells["ours_ci_pct"]
+        ]
+        lo, hi = 0.92 * float(np.nanmin(lows)), 1.08 * float(np.nanmax(highs))
         ax.plot([lo, hi], [lo, hi], color="0.4", linewidth=0.8, linestyle="--", label="y = x")
         ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="published test error (%)",
-               ylabel="ours, mean over seeds (%)", aspect="equal")  # fmt: skip
-        figure_legend(fig, [ax])
+               ylabel="ours, mean over seeds (%)", aspect="equal", title=str(dataset))  # fmt: skip
+    figure_legend(fig, axes)
+    return fig
+
+
+def ours_vs_published(compared: pd.DataFrame) -> FigureOut | None:
+    """The report's ours-against-published figure (``published_scatter``) with its caption."""
+    with styled():
+        fig = published_scatter(compared)
+        if fig is None:
+            return None
         png = to_png(fig)
     return FigureOut(
         "ours_vs_published",
         png,
         "Ours against published, one point per published cell this run covers, with both 95% "
-        "intervals; below the diagonal is better than published. Hollow markers: published "
-        "numbers recalled from secondary material (unverified).",
+        "intervals, a panel per data set on its own scale; below the diagonal is better than "
+        "published. Hollow markers: published numbers recalled from secondary material "
+        "(unverified).",
     )

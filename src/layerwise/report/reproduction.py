@@ -3,7 +3,8 @@
 Each piece of ``make reproduce`` (config/reproduce/<piece>.yaml) runs in ``reproduce/<piece>/`` and
 its report exports ``reports/figures/published_comparison.csv`` (``layerwise.report.compare``).
 This module stacks them into one CSV (and prints it as a Markdown table for
-docs/reproduction.md):
+docs/reproduction.md) and draws every target cell, ours against published, beside it (the CSV's
+name with ``.png``; a panel per data set):
 
     python -m layerwise.report.reproduction reproduce --out reproduce/reproduction.csv
 
@@ -19,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from layerwise import files
+from layerwise.report.figures import ours_vs_published
 
 COMPARISON = Path("reports") / "figures" / "published_comparison.csv"
 COLUMNS = ["piece", "dataset", "source", "model", "pretraining", "depth", "paper_pct",
@@ -54,15 +56,30 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def figure_path(csv: Path) -> Path:
+    """Where the figure of the table written to ``csv`` goes: beside it, named as it with .png."""
+    return Path(csv).with_suffix(".png")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("root", type=Path, help="folder holding one folder per piece")
     parser.add_argument("--out", type=Path, required=True, help="CSV to write")
     args = parser.parse_args(argv)
+    if figure_path(args.out) == args.out:
+        parser.error(f"--out {args.out}: name the CSV (e.g. reproduction.csv); its figure goes "
+                     f"beside it as .png")  # fmt: skip
     table = collect(args.root)
     files.write_with(args.out, lambda p: table.to_csv(p, index=False))
+    wrote = [str(args.out)]
+    scatter = ours_vs_published(table)
+    if scatter is not None:  # None: no piece has a number of ours yet
+        figure = figure_path(args.out)
+        files.write_with(figure, lambda p: p.write_bytes(scatter.png))
+        wrote.append(str(figure))
     print(markdown(table))
-    print(f"\n{int(table['reached'].sum())} of {len(table)} cells reached; wrote {args.out}")
+    print(f"\n{int(table['reached'].sum())} of {len(table)} cells reached; wrote "
+          f"{' and '.join(wrote)}")  # fmt: skip
 
 
 if __name__ == "__main__":
