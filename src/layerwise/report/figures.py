@@ -248,12 +248,10 @@ def published_scatter(compared: pd.DataFrame) -> Figure | None:
             ax.errorbar(part["paper_pct"], part["ours_pct"], xerr=part["paper_ci_pct"],
                         yerr=part["ours_ci_pct"], fmt="none", ecolor=st["color"], alpha=0.6,
                         elinewidth=0.8)  # fmt: skip
-            label = st["label"]
             for unverified, pts in part.groupby(part["unverified"].astype(bool)):
+                face = "none" if unverified else st["color"]
                 ax.scatter(pts["paper_pct"], pts["ours_pct"], marker=st["marker"], s=22,
-                           color="none" if unverified else st["color"], edgecolors=st["color"],
-                           label=label)  # fmt: skip
-                label = None  # one legend entry per method
+                           color=face, edgecolors=st["color"])  # fmt: skip
         lows = np.r_[
             cells["paper_pct"] - cells["paper_ci_pct"], cells["ours_pct"] - cells["ours_ci_pct"]
         ]
@@ -264,6 +262,13 @@ def published_scatter(compared: pd.DataFrame) -> Figure | None:
         ax.plot([lo, hi], [lo, hi], color="0.4", linewidth=0.8, linestyle="--", label="y = x")
         ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="published test error (%)",
                ylabel="ours, mean over seeds (%)", aspect="equal", title=str(dataset))  # fmt: skip
+    # the legend from empty proxies: a filled marker per method, whatever the first panel holds
+    for method in ok["pretraining"].drop_duplicates():
+        st = method_style(str(method) if method else "none")
+        axes[0].scatter([], [], marker=st["marker"], s=22, color=st["color"], label=st["label"])
+    if ok["unverified"].astype(bool).any():
+        axes[0].scatter([], [], marker="o", s=22, color="none", edgecolors="0.3",
+                        label="recalled (hollow)")  # fmt: skip
     figure_legend(fig, axes)
     return fig
 
