@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -24,6 +25,20 @@ def test_dry_run(profile, tmp_path):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout + out.stderr
     assert "finetune" in text and "pretrain" in text and "report" in text
+    # a free core takes a ready pretraining job before a fine-tuning one (rules/pretrain.smk)
+    priorities = job_priorities(text)
+    assert min(priorities["pretrain"]) > max(priorities["finetune"]), priorities
+
+
+def job_priorities(dry_run: str) -> dict[str, list[int]]:
+    """Rule -> the priority of each of its jobs in `snakemake -n` output (printed when not 0)."""
+    found: dict[str, list[int]] = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry_run):
+        head = re.match(r"(?:local)?rule (\w+):", block)
+        if head:
+            priority = re.search(r"^\s+priority: (-?\d+)$", block, re.M)
+            found.setdefault(head.group(1), []).append(int(priority.group(1)) if priority else 0)
+    return found
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
