@@ -1,6 +1,6 @@
 """Reporting: the tidy results table -> tables, seaborn figures, one HTML file and a PDF.
 
-Reproduces the presentation of Larochelle et al. (JMLR 2009, Tables 1-2; ICML 2007, Table 1),
+Reproduces the presentation of Larochelle et al. (JMLR 2009, Table 3; ICML 2007, Table 1),
 Vincent et al. (JMLR 2010) and Srivastava et al. (JMLR 2014): mean test error with its binomial 95%
 interval, best cell and those whose interval overlaps it in bold.
 

@@ -2,7 +2,7 @@
 
 A *cell* is one (dataset, depth, pretraining, dropout) combination. Its members are the selected
 rows (``selected == True``: the best candidate by validation error, one per seed). As in Larochelle
-et al. (JMLR 2009, Table 1; ICML 2007, Table 1) a cell shows the test error p and the half-width of
+et al. (JMLR 2009, Table 3; ICML 2007, Table 1) a cell shows the test error p and the half-width of
 its 95% interval, 1.96 sqrt(p (1 - p) / n_test), here evaluated at p = the mean test error over
 seeds. We add the spread across seeds (sample standard deviation, ddof = 1, and the number of
 seeds), which the papers, with one seed per cell, could not report.

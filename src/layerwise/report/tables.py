@@ -1,6 +1,6 @@
 """The papers' tables rebuilt from the selected rows of the tidy results table.
 
-- depth table: Larochelle et al. (JMLR 2009), Table 1 -- rows network type x depth, columns
+- depth table: Larochelle et al. (JMLR 2009), Table 3 -- rows network type x depth, columns
   data sets;
 - 2007 table: Larochelle et al. (ICML 2007), Table 1 plus the SdA-3 column of Vincent et al. (JMLR
   2010), Table 3 -- rows data sets, columns NNet, DBN-1, SAA-3, DBN-3, SdA-3;
@@ -93,7 +93,7 @@ def depth_table(lookup: CellLookup, grid: Grid) -> Table:
         "Mean test error of the selected members (dropout off) with its 95% interval "
         "1.96 sqrt(p(1-p)/n_test); second line: standard deviation across seeds (percentage "
         "points) and number of seeds. Bold: best of the column and those whose interval overlaps "
-        "it (Larochelle et al. 2009, Table 1).",
+        "it (Larochelle et al. 2009, Table 3).",
         ["Pretraining", "Depth", *grid.datasets],
         rows,
         n_label_columns=2,
