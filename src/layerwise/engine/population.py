@@ -1,7 +1,8 @@
 """Shared machinery for training populations of K members at once.
 
-DESIGN.md "One code path for one model and for many": every member has its own seed, data order,
-learning rate and noise, and members never influence each other.
+One code path for one model and for many: a population of K members is K independent models
+(K = 1 is the ordinary case); every member has its own seed, data order, learning rate and noise,
+and members never influence each other.
 
 Randomness. Each member's random numbers come from a *counter-based* generator: a uniform is an
 integer hash of (member key, counter, element index), with the member key derived from the member's

@@ -1,4 +1,4 @@
-"""The report's claims section: one row per claim (issue 16), right after the summary.
+"""The report's claims section: one row per claim, right after the summary.
 
 Rendered from the claims table of ``layerwise.report.claims.judge_claims`` (results/claims.csv):
 verdict, effect with its 95% interval in the claim's unit (percentage points of error for the

@@ -1,5 +1,5 @@
 """The report's summary: at most MAX_SENTENCES sentences generated from the numbers, never
-hard-coded findings (issue 16: the per-cell bullet list is gone; the tables hold every cell).
+hard-coded findings (no per-cell list: the tables hold every cell).
 
 One sentence each: the claims' verdicts (the claims section comes next); and three questions of
 Larochelle et al. (JMLR 2009, Sections 4-5): does pretraining beat random initialisation at equal
@@ -18,7 +18,7 @@ from layerwise.report.cells import CellLookup, CellStat
 from layerwise.report.claims_section import claims_sentence
 from layerwise.report.tables import Grid
 
-#: Issue 16: the summary at the top of the report is short.
+#: The summary at the top of the report stays short: a reader gets the findings at a glance.
 MAX_SENTENCES = 8
 
 
@@ -153,5 +153,5 @@ def build_summary(
         summary.headline.append(failures)
     if len(summary.headline) > MAX_SENTENCES:  # a guard for whoever adds a sentence
         raise AssertionError(f"the summary has {len(summary.headline)} sentences; at most "
-                             f"{MAX_SENTENCES} (issue 16)")  # fmt: skip
+                             f"{MAX_SENTENCES}")  # fmt: skip
     return summary

@@ -110,7 +110,8 @@ def pretrain_id(method: str, n_hidden: int, cand: dict) -> str:
 
 def scaled_epochs(epochs: int, n_train: int, reference_n: int | None) -> int:
     """Epochs that give a set of ``n_train`` examples the updates of ``epochs`` epochs at
-    ``reference_n`` examples (DESIGN.md: budgets mean the same on every data set); None: as is."""
+    ``reference_n`` examples, so that a budget means the same number of updates on every data set
+    (a 1000-example set is not under-trained next to a 10000-example one); None: as is."""
     if reference_n is None or epochs == 0:
         return int(epochs)
     return max(1, round(epochs * reference_n / n_train))
