@@ -71,7 +71,7 @@ class FinetuneSettings:
     batch_size: int = 20
     activation: str = "sigmoid"
     n_classes: int = 10
-    eval_batch_size: int = 1000
+    eval_batch_size: int = 2000  # the config schema's default (tests/test_schema_defaults.py)
     record_grad_norms: bool = True
     output_init: str = "zeros"  # or "glorot"
     cuda_graphs: bool | None = None  # capture whole steps in CUDA graphs; None = on for CUDA only

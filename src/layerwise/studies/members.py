@@ -54,8 +54,8 @@ class Budget:
     max_epochs: int
     patience: int
     batch_size: int
-    eval_batch_size: int = 1000
-    record_grad_norms: bool = True
+    eval_batch_size: int  # from the config (its schema holds the default)
+    record_grad_norms: bool
     min_epochs: int = 0
     min_improvement: float = 0.0
     halving_rungs: tuple[int, ...] = ()  # successive halving rungs (epochs); () = full search
