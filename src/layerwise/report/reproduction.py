@@ -1,15 +1,21 @@
 """The reproduction's one table: every target cell of every piece, ours against published.
 
 Each piece of ``make reproduce`` (config/reproduce/<piece>.yaml) runs in ``reproduce/<piece>/`` and
-its report exports ``reports/figures/published_comparison.csv`` (``layerwise.report.compare``).
-This module stacks them into one CSV (and prints it as a Markdown table for
-docs/reproduction.md) and draws every target cell, ours against published, beside it (the CSV's
-name with ``.png``; a panel per data set):
+its report exports ``reports/figures/published_comparison.csv`` (``layerwise.report.compare``) and
+``reports/figures/cells.csv`` (every cell's mean, seed spread and test size,
+``layerwise.report.cells``). This module stacks them into one CSV judged by the reproduction's
+rule (``layerwise.report.reproduction_rule``: ours - published with an interval holding the
+seed-to-seed variance, counted over distinct cells), prints it as a Markdown table with the counts
+and the rule, and writes beside the CSV its figure (the CSV's name with ``.png``: every target
+cell, ours against published, a panel per data set) and the papers' effects
+(``<name>-effects.csv`` and ``.png``: pretraining gains and depth steps, ours against published;
+``layerwise.report.reproduction_effects``):
 
     python -m layerwise.report.reproduction reproduce --out reproduce/reproduction.csv
 
-A *target* is a published cell of the piece's data set at one of its depths and methods; a cell
-is reached when our mean over seeds is within the intervals of the published number or better.
+A *target* is a published cell of the piece's data set at one of its depths and methods.
+``--label development`` (or ``held-out``) names the counts: numbers from the test sets the recipes
+were developed on are development numbers.
 """
 
 from __future__ import annotations
@@ -21,38 +27,77 @@ import pandas as pd
 
 from layerwise import files
 from layerwise.report.figures import ours_vs_published
+from layerwise.report.reproduction_effects import effects_figure, effects_table
+from layerwise.report.reproduction_rule import MARGIN, counts_line, judge_cells
 
-COMPARISON = Path("reports") / "figures" / "published_comparison.csv"
+FIGURES = Path("reports") / "figures"
+COMPARISON = FIGURES / "published_comparison.csv"
+CELLS = FIGURES / "cells.csv"
 COLUMNS = ["piece", "dataset", "source", "model", "pretraining", "depth", "paper_pct",
-           "paper_ci_pct", "unverified", "ours_pct", "ours_ci_pct", "diff_pct",
-           "verdict"]  # fmt: skip
+           "paper_ci_pct", "unverified", "ours_pct", "ours_ci_pct", "ours_std_pct", "n_seeds",
+           "ours_t_pct", "ours_hw_pct", "diff_pct", "diff_hw_pct", "overlap", "verdict",
+           "counted"]  # fmt: skip
+CELL_COLUMNS = ["piece", "dataset", "depth", "pretraining", "mean", "std", "n_seeds", "n_test"]
 
 
-def collect(root: Path) -> pd.DataFrame:
-    """All pieces under ``root`` (folders holding a report's comparison), one row per cell."""
-    frames = []
+def _no_dropout(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[~frame["dropout"].astype(bool)] if "dropout" in frame else frame
+
+
+def read_pieces(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(comparisons, cells) of every piece under ``root`` (folders holding a report's exports),
+    dropout rows left out (the papers of 2007-2010 fine-tuned without dropout). A piece without
+    cells.csv contributes no cells: its rows get the binomial interval only."""
+    comparisons, cells = [], []
     for path in sorted(Path(root).glob(f"*/{COMPARISON}")):
         piece = path.parents[2].name
-        frame = pd.read_csv(path)
-        frame = frame[~frame["dropout"].astype(bool)] if "dropout" in frame else frame
-        frames.append(frame.assign(piece=piece))
-    if not frames:
+        comparisons.append(_no_dropout(pd.read_csv(path)).assign(piece=piece))
+        if (cell_path := path.parents[2] / CELLS).is_file():
+            cells.append(_no_dropout(pd.read_csv(cell_path)).assign(piece=piece))
+    if not comparisons:
         raise FileNotFoundError(f"no {COMPARISON} under {root}/*/: run `make reproduce` first")
-    table = pd.concat(frames, ignore_index=True)
-    table["reached"] = table["verdict"].isin(["within intervals", "better"])
-    return table[[*COLUMNS, "reached"]]
+    cell_frame = (pd.concat(cells, ignore_index=True) if cells
+                  else pd.DataFrame(columns=[*CELL_COLUMNS, "status"]))  # fmt: skip
+    if "status" in cell_frame:
+        cell_frame = cell_frame[cell_frame["status"] == "ok"]
+    cell_frame = cell_frame[CELL_COLUMNS].reset_index(drop=True)
+    return pd.concat(comparisons, ignore_index=True), cell_frame
+
+
+def stack(comparisons: pd.DataFrame, cells: pd.DataFrame, margin: float = MARGIN) -> pd.DataFrame:
+    """One row per (piece, published cell) with our seed spread attached and the rule applied;
+    ``overlap`` keeps the pieces' own verdict (the two binomial intervals overlap)."""
+    spread = cells.assign(ours_std_pct=100 * cells["std"].astype(float))
+    spread = spread[["piece", "dataset", "depth", "pretraining", "ours_std_pct", "n_seeds"]]
+    table = comparisons.rename(columns={"verdict": "overlap"}).merge(
+        spread, on=["piece", "dataset", "depth", "pretraining"], how="left", validate="m:1"
+    )
+    table["n_seeds"] = table["n_seeds"].fillna(0).astype(int)
+    return judge_cells(table, margin)[COLUMNS]
+
+
+def collect(root: Path, margin: float = MARGIN) -> pd.DataFrame:
+    """All pieces under ``root``, one row per cell, judged by the rule."""
+    return stack(*read_pieces(root), margin=margin)
+
+
+def _fmt(value: float, half: float) -> str:
+    return "-" if pd.isna(value) else f"{value:.2f} +- {half:.2f}"
 
 
 def markdown(table: pd.DataFrame) -> str:
-    """The table as Markdown: one row per cell, percentages with their 95% half-widths."""
-    lines = ["| piece | model | depth | published | ours | verdict |", "|---|---|---|---|---|---|"]
+    """The table as Markdown: one row per cell; ours +- the rule's half-width (the larger of the
+    t one over seeds and the binomial one), the difference +- its combined half-width."""
+    lines = ["| piece | model | depth | published | ours | ours - published | verdict |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in table.itertuples(index=False):
         paper = f"{r.paper_pct:.2f} +- {r.paper_ci_pct:.2f}" + (
             " (recalled)" if r.unverified else ""
         )
-        ours = "-" if pd.isna(r.ours_pct) else f"{r.ours_pct:.2f} +- {r.ours_ci_pct:.2f}"
-        lines.append(f"| {r.piece} | {r.model} ({r.pretraining}) | {r.depth} | {paper} | {ours} "
-                     f"| {r.verdict} |")  # fmt: skip
+        verdict = r.verdict if r.counted else f"({r.verdict}; same net, not counted)"
+        lines.append(f"| {r.piece} | {r.model} ({r.pretraining}) | {r.depth} | {paper} "
+                     f"| {_fmt(r.ours_pct, r.ours_hw_pct)} | {_fmt(r.diff_pct, r.diff_hw_pct)} "
+                     f"| {verdict} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -61,25 +106,42 @@ def figure_path(csv: Path) -> Path:
     return Path(csv).with_suffix(".png")
 
 
+def effects_path(csv: Path) -> Path:
+    """Where the effects table of the table written to ``csv`` goes: ``<name>-effects.csv``."""
+    csv = Path(csv)
+    return csv.with_name(f"{csv.stem}-effects.csv")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("root", type=Path, help="folder holding one folder per piece")
     parser.add_argument("--out", type=Path, required=True, help="CSV to write")
+    parser.add_argument("--margin", type=float, default=MARGIN,
+                        help=f"equivalence margin, a fraction of the published error (default "
+                             f"{MARGIN})")  # fmt: skip
+    parser.add_argument("--label", default="",
+                        help="what the counts are, e.g. development or held-out")  # fmt: skip
     args = parser.parse_args(argv)
     if figure_path(args.out) == args.out:
         parser.error(f"--out {args.out}: name the CSV (e.g. reproduction.csv); its figure goes "
                      f"beside it as .png")  # fmt: skip
-    table = collect(args.root)
+    if not 0.0 <= args.margin < 1.0:
+        parser.error(f"--margin {args.margin}: a fraction of the published error, in [0, 1)")
+    comparisons, cells = read_pieces(args.root)
+    table = stack(comparisons, cells, args.margin)
+    effects = effects_table(table, cells)
     files.write_with(args.out, lambda p: table.to_csv(p, index=False))
-    wrote = [str(args.out)]
-    scatter = ours_vs_published(table)
-    if scatter is not None:  # None: no piece has a number of ours yet
-        figure = figure_path(args.out)
-        files.write_with(figure, lambda p: p.write_bytes(scatter.png))
-        wrote.append(str(figure))
+    effects_csv = effects_path(args.out)
+    files.write_with(effects_csv, lambda p: effects.to_csv(p, index=False))
+    wrote = [str(args.out), str(effects_csv)]
+    # the scatter's bars: the interval the rule uses for ours (seed spread included)
+    scatter = ours_vs_published(table.assign(ours_ci_pct=table["ours_hw_pct"]))
+    for csv, fig in ((args.out, scatter), (effects_csv, effects_figure(effects))):
+        if fig is not None:  # None: nothing of ours to draw yet
+            files.write_with(figure_path(csv), lambda p, fig=fig: p.write_bytes(fig.png))
+            wrote.append(str(figure_path(csv)))
     print(markdown(table))
-    print(f"\n{int(table['reached'].sum())} of {len(table)} cells reached; wrote "
-          f"{' and '.join(wrote)}")  # fmt: skip
+    print(f"\n{counts_line(table, args.margin, args.label)}\nwrote {', '.join(wrote)}")
 
 
 if __name__ == "__main__":
