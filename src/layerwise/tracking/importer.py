@@ -28,6 +28,7 @@ from layerwise.tracking.jobs import (
     load_job,
     read_selection,
 )
+from layerwise.tracking.sqlite_store import ensure_sqlite_store
 from layerwise.tracking.store import (
     TrackingError,
     TrackingServerUnreachable,
@@ -102,13 +103,17 @@ def import_study(
 @contextlib.contextmanager
 def store_session(tracking_uri: str, results_root: Path, experiment: str) -> Iterator[tuple]:
     """The frame of every write of a results folder to the store: the store is reachable, the
-    folder's import lock is held, HTTP calls are bounded; yields (client, experiment id, the
+    folder's import lock is held, a local SQLite store is whole (``sqlite_store``), HTTP calls
+    are bounded; yields (client, experiment id, the
     folder's run set, the list of runs left open). A store error inside becomes one
     :class:`TrackingError` line naming the URI, after the open runs are marked FAILED."""
     check_reachable(tracking_uri)
     open_runs: list[str] = []
     with import_lock(lock_path(tracking_uri, results_root)), bounded_http():
         source = run_set(results_root)
+        repaired = ensure_sqlite_store(tracking_uri, results_root)
+        if repaired:
+            print(f"tracking store: {repaired}", flush=True)
         client = MlflowClient(tracking_uri=tracking_uri)
         try:
             experiment_id = ensure_experiment(client, experiment, tracking_uri)
