@@ -5,16 +5,19 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from layerwise.config import (
     ConfigError,
     apply_overrides,
+    check_config,
     deep_merge,
     load_config,
     main,
     read_yaml,
     validate_config,
 )
+from layerwise.config_sources import source_of
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ["smoke", "default", "paper"]
@@ -185,3 +188,89 @@ def test_per_dataset_sections_are_validated_merged_and_named(smoke):
     del bad["data"]["datasets"]["mnist-full"]
     with pytest.raises(ConfigError, match=r"per_dataset names \['mnist-full'\]"):
         validate_config(bad)
+
+
+# ---- one check for the workflow and `python -m layerwise.config`; errors name their source ----
+
+
+def _without(smoke: dict, dataset: str, path: Path) -> Path:
+    """smoke.yaml without ``dataset`` under data.datasets (and nowhere in the grid), as a file."""
+    cfg = deep_merge(smoke, {})
+    del cfg["data"]["datasets"][dataset]
+    cfg["grid"]["datasets"] = [d for d in cfg["grid"]["datasets"] if d != dataset]
+    if cfg["data"].get("baselines", {}).get("datasets"):
+        cfg["data"]["baselines"]["datasets"] = [
+            d for d in cfg["data"]["baselines"]["datasets"] if d != dataset
+        ]
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def test_the_check_refuses_what_the_workflow_refused(smoke, tmp_path, capsys):
+    """`python -m layerwise.config` used to print "valid" for a config the workflow refused."""
+    study_set = validate_config(smoke)["dropout_study"]["dataset"]  # mnist-full, the default
+    cfg = read_yaml(_without(smoke, study_set, tmp_path / "no-study.yaml"))
+    assert main([str(tmp_path / "no-study.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert f"dropout_study.dataset {study_set!r} must be listed" in err
+    assert "set dropout_study.enabled: false" in err
+    off = {"dropout_study": {"enabled": False}, "deep_autoencoder": {"enabled": False}}
+    validate_config(deep_merge(cfg, off))  # the advice works (the autoencoder is on mnist-full too)
+    with pytest.raises(ConfigError, match=r"dropout_study\.n_train must be in \[1, "):
+        validate_config(deep_merge(smoke, {"dropout_study": {"n_train": 10**9}}))
+    with pytest.raises(ConfigError, match=r"dropout_study\.batch_size 400 exceeds"):
+        validate_config(deep_merge(smoke, {"dropout_study": {"n_train": 300, "batch_size": 400}}))
+    ae = deep_merge(smoke, {"deep_autoencoder": {"enabled": True, "dataset": "mnist-rot"}})
+    del ae["data"]["datasets"]["mnist-rot"]
+    ae["grid"]["datasets"] = [d for d in ae["grid"]["datasets"] if d != "mnist-rot"]
+    with pytest.raises(ConfigError, match=r"deep_autoencoder\.dataset 'mnist-rot' is not listed"):
+        validate_config(ae)
+
+
+def test_errors_name_the_file_and_line_or_the_command_line_that_set_the_key(tmp_path):
+    smoke_path = ROOT / "config" / "smoke.yaml"
+    cfg = read_yaml(smoke_path)
+    with pytest.raises(ConfigError) as caught:
+        check_config(cfg, [smoke_path], {"finetune": {"max_epochs": "0"}})
+    text = str(caught.value)
+    assert "finetune.max_epochs: 0 is out of range" in text and "(set in --config)" in text
+    assert str(smoke_path) not in text
+    local = tmp_path / "local.yaml"
+    local.write_text("finetune:\n  patiense: 3\n  lr: [0]\n")
+    merged = deep_merge(cfg, read_yaml(local))
+    with pytest.raises(ConfigError) as caught:
+        check_config(merged, [smoke_path, local], None)
+    lines = str(caught.value).splitlines()
+    assert any("finetune.lr.0: 0 is out of range" in x and f"(set in {local}, line 3)" in x
+               for x in lines), lines  # fmt: skip
+    assert any("'patiense'" in x and f"(set in {local}, line 2)" in x for x in lines), lines
+    # a cross-check names its key's source too
+    with pytest.raises(ConfigError, match=r"dropout_study\.n_train must .*\(set in --config\)"):
+        check_config(cfg, [smoke_path], {"dropout_study": {"n_train": "100000000"}})
+    # a list given on the command line replaces the file's: its items are the command line's
+    with pytest.raises(ConfigError, match=r"finetune\.lr\.1: 0 .*\(set in --config\)"):
+        check_config(merged, [smoke_path, local], {"finetune": {"lr": "[0.1, 0]"}})
+    line = next(i for i, t in enumerate(smoke_path.read_text().splitlines(), 1) if "study:" in t)
+    assert source_of("study", [(str(smoke_path), cfg)]) == f"{smoke_path}, line {line}"
+
+
+def test_the_check_reads_a_snakemake_command_line_and_advises(tmp_path, capsys):
+    smoke_path = str(ROOT / "config" / "smoke.yaml")
+    # a target placed after --configfile (Snakemake: a FileNotFoundError traceback)
+    assert main(["--configfile", smoke_path, "results/results.csv", "--cores", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "config file results/results.csv does not exist" in err
+    assert "put targets before --configfile" in err
+    # a missing config file
+    assert main(["--configfile", "config/smoke.yml"]) == 1
+    assert "config file config/smoke.yml does not exist (relative paths are read from" in (
+        capsys.readouterr().err
+    )
+    # a dotted override (Snakemake: a ValueError traceback)
+    assert main(["--configfile", smoke_path, "--config", "finetune.max_epochs=3"]) == 1
+    assert "write --config 'finetune={max_epochs: 3}'" in capsys.readouterr().err
+    assert main(["--configfile", smoke_path, "--config", "finetune={max_epochs: 3}"]) == 0
+    assert main(["--configfile", smoke_path, "--config", "finetune={max_epochs: 0}"]) == 1
+    assert "(set in --config)" in capsys.readouterr().err
+    argv = ["-n", "--configfile", smoke_path, "--config", "study=x", "report={pdf: false}"]
+    assert main(argv) == 0

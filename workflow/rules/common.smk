@@ -13,7 +13,7 @@ import re
 from snakemake.exceptions import WorkflowError
 
 from layerwise import layout as L
-from layerwise.config import ConfigError, apply_overrides, validate_config
+from layerwise.config import ConfigError, check_config
 from layerwise.data.job import baselines_datasets, baselines_slice, dataset_slice
 from layerwise.studies import grid as G
 from layerwise.studies.jobs import RunSettings, job_slice
@@ -31,15 +31,16 @@ def _config_files():
             text = str(Path(path).resolve())
             if text not in found:
                 found.append(text)
-    return ", ".join(found) or "none"
+    return found
 
 
-# `--config 'finetune={max_epochs: 3}'` arrives with nested values as strings: type them by the
-# schema (layerwise.config.apply_overrides), then validate everything once.
+# The one check of the config (layerwise.config.check_config, also `python -m layerwise.config`):
+# `--config 'finetune={max_epochs: 3}'` arrives with nested values as strings, typed by the schema;
+# every problem names the file and line, or --config, that set its key.
 try:
-    CFG = validate_config(apply_overrides(config, dict(workflow.config_settings.config)))
+    CFG = check_config(config, _config_files(), dict(workflow.config_settings.config))
 except ConfigError as err:
-    raise WorkflowError(f"{err}\n(config file(s): {_config_files()})")
+    raise WorkflowError(f"{err}\n(config file(s): {', '.join(_config_files()) or 'none'})")
 
 RUN = RunSettings.from_config(CFG)
 PRETRAIN_JOBS = {job.path: job for job in G.pretrain_jobs(CFG)}
