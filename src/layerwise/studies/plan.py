@@ -1,0 +1,248 @@
+"""The planned work of a profile, counted from its resolved jobs before anything runs.
+
+Every stage that trains nets is counted as an upper bound: each member trains for its budget's
+``max_epochs`` (early stopping and successive halving only ever make a run cheaper), and work is
+counted in floating-point operations of the matrix products that dominate it (a multiply-add is
+2 FLOP; a training step costs 3 forward passes: forward, backward to the activations, backward to
+the weights). All benchmark sets are 28 x 28 images (784 inputs); the output layer is counted at
+10 classes, the most any set has.
+
+* fine-tuning: members x max_epochs x n_train images, plus the clean evaluation of every epoch's
+  validation split and, once, of the training, validation and test splits;
+* pretraining: per stack, seeds x layers x epochs x n_train images; an autoencoder layer is an
+  encoder and a decoder pass (x3 for training), an RBM layer with CD-k 2 + 2k products of its
+  weight matrix per image (positive phase, k Gibbs steps, the two outer products);
+* the dropout study: like fine-tuning; the deep autoencoder: its RBM stack (CD-1) and the
+  fine-tuning of the unrolled encoder-decoder, for a pretrained and a random member per seed.
+
+The SVM baselines are not counted in FLOP (their cost depends on the support vectors); they are
+counted as fits. The estimate of wall time scales the planned FLOP by a constant measured on the
+development machine (:data:`SECONDS_PER_TFLOP`: job seconds per planned TFLOP of the main job,
+early stopping included), corrected by a short matrix-product calibration of the machine it runs
+on. ``python -m layerwise.studies.plan CONFIG [--cores N] [--calibrate]`` prints it; ``make run``
+and ``make study`` print it before they start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from layerwise.config import load_config
+from layerwise.studies.grid import finetune_jobs, pretrain_jobs
+
+N_IN = 784  # every benchmark set: 28 x 28 images
+N_OUT = 10  # the most classes any set has (an upper bound for the binary sets)
+
+#: Job seconds per planned TFLOP on the development machine (2-core AMD EPYC, Zen 4, float32),
+#: measured on the main job (config/default.yaml): the planned FLOP are an upper bound, so this
+#: constant also carries how much early stopping saves. docs/choices.md, "The main job".
+SECONDS_PER_TFLOP = 9.0
+#: Single-thread float32 matrix-product rate of that machine (GFLOP/s, :func:`calibrate`).
+REFERENCE_GFLOPS = 100.0
+#: Job seconds of everything not counted in FLOP (data, baselines, results, report, MLflow import)
+#: for a profile with the papers' split sizes, on the development machine.
+FIXED_JOB_SECONDS = 240.0
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    stage: str
+    jobs: int
+    members: int  # nets trained (a pretraining stack counts one per seed)
+    member_epochs: float  # at most, in epochs of 10000 images
+    tflop: float  # at most
+
+
+def mlp_macs(n_in: int, hidden: list[int] | tuple[int, ...], n_out: int) -> int:
+    """Multiply-adds of one forward pass of one image through an MLP."""
+    sizes = [n_in, *hidden, n_out]
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+
+
+def _train_flop(macs: int, images: float) -> float:
+    return 2.0 * 3.0 * macs * images  # 2 FLOP per multiply-add, 3 passes per training step
+
+
+def _eval_flop(macs: int, images: float) -> float:
+    return 2.0 * macs * images
+
+
+def _splits(cfg: dict, dataset: str) -> tuple[int, int, int]:
+    spec = cfg["data"]["datasets"][dataset]
+    return int(spec["n_train"]), int(spec["n_valid"]), int(spec["n_test"])
+
+
+def finetune_plan(cfg: dict) -> StagePlan:
+    jobs = finetune_jobs(cfg)
+    members = epochs = flop = 0.0
+    for job in jobs:
+        n_train, n_valid, n_test = _splits(cfg, job.dataset)
+        macs = mlp_macs(N_IN, [job.n_hidden] * job.depth, N_OUT)
+        k, e = len(job.members), job.budget.max_epochs
+        members += k
+        epochs += k * e * n_train / 10000
+        flop += k * (_train_flop(macs, e * n_train) + _eval_flop(macs, e * n_valid))
+        flop += k * _eval_flop(macs, n_train + n_valid + n_test)
+    return StagePlan("finetune", len(jobs), int(members), epochs, flop / 1e12)
+
+
+def _layer_flop(method: str, settings: dict, n_in: int, n_hidden: int, images: float) -> float:
+    if method == "rbm":
+        return 2.0 * (2 + 2 * int(settings.get("cd_k", 1))) * n_in * n_hidden * images
+    return _train_flop(2 * n_in * n_hidden, images)  # encoder + decoder
+
+
+def pretrain_plan(cfg: dict) -> StagePlan:
+    jobs = pretrain_jobs(cfg)
+    members = epochs = flop = 0.0
+    for job in jobs:
+        if job.method == "none":
+            continue
+        n_train = _splits(cfg, job.dataset)[0]
+        images = job.settings["epochs"] * n_train
+        sizes = [N_IN] + [job.n_hidden] * job.n_layers
+        for n_in, n_hid in zip(sizes[:-1], sizes[1:], strict=False):
+            flop += len(job.seeds) * _layer_flop(job.method, job.settings, n_in, n_hid, images)
+        members += len(job.seeds)
+        epochs += len(job.seeds) * job.n_layers * images / 10000
+    return StagePlan("pretrain", len(jobs), int(members), epochs, flop / 1e12)
+
+
+def dropout_study_plan(cfg: dict) -> StagePlan:
+    sc = cfg["dropout_study"]
+    if not sc["enabled"]:
+        return StagePlan("dropout_study", 0, 0, 0.0, 0.0)
+    n_train, n_valid, n_test = _splits(cfg, sc["dataset"])
+    n_train, n_valid = sc["n_train"] or n_train, sc["n_valid"] or n_valid
+    k = len(sc["variants"]) * len(sc["lr"]) * len(sc["seeds"])
+    macs = mlp_macs(N_IN, [sc["n_hidden"]] * sc["depth"], N_OUT)
+    e = sc["max_epochs"]
+    per_job = k * (_train_flop(macs, e * n_train) + _eval_flop(macs, e * n_valid + n_test))
+    jobs = len(sc["activations"])
+    return StagePlan(
+        "dropout_study", jobs, jobs * k, jobs * k * e * n_train / 10000, jobs * per_job / 1e12
+    )
+
+
+def deep_autoencoder_plan(cfg: dict) -> StagePlan:
+    a = cfg["deep_autoencoder"]
+    if not a["enabled"]:
+        return StagePlan("deep_autoencoder", 0, 0, 0.0, 0.0)
+    n_train = a["n_train"] or _splits(cfg, a["dataset"])[0]
+    n_test = _splits(cfg, a["dataset"])[2]
+    members = epochs = flop = 0.0
+    for code in a["code_sizes"]:
+        sizes = [N_IN, *a["hidden"], code]
+        seeds = len(a["seeds"])
+        pre_images = a["pretrain"]["epochs"] * n_train
+        for n_in, n_hid in zip(sizes[:-1], sizes[1:], strict=False):
+            flop += seeds * _layer_flop("rbm", {"cd_k": 1}, n_in, n_hid, pre_images)
+        macs = 2 * mlp_macs(N_IN, a["hidden"], code)  # encoder + mirrored decoder
+        ft_images = a["finetune"]["epochs"] * n_train
+        flop += 2 * seeds * (_train_flop(macs, ft_images) + _eval_flop(macs, n_test))
+        members += 2 * seeds
+        epochs += 2 * seeds * ft_images / 10000
+    jobs = len(a["code_sizes"])
+    return StagePlan("deep_autoencoder", jobs, int(members), epochs, flop / 1e12)
+
+
+def baseline_fits(cfg: dict) -> int:
+    """SVM and logistic-regression fits of the baselines (candidates + one refit per classifier)."""
+    b = cfg["data"]["baselines"]
+    if not b["enabled"]:
+        return 0
+    sets = b["datasets"] or [d for d in cfg["data"]["datasets"] if d != "mnist-full"]
+    per_set = 0
+    if "svm_rbf" in b["classifiers"]:
+        per_set += len(b["svm_rbf"]["C_grid"]) * len(b["svm_rbf"]["gamma_factors"]) + 1
+    if "logreg" in b["classifiers"]:
+        per_set += len(b["logreg"]["C_grid"]) + 1
+    return per_set * len(sets)
+
+
+def plan(cfg: dict) -> list[StagePlan]:
+    """The planned work of a validated config, stage by stage."""
+    return [
+        pretrain_plan(cfg),
+        finetune_plan(cfg),
+        dropout_study_plan(cfg),
+        deep_autoencoder_plan(cfg),
+    ]
+
+
+def total_tflop(cfg: dict) -> float:
+    return sum(s.tflop for s in plan(cfg))
+
+
+def calibrate(seconds: float = 1.0, n: int = 512) -> float:
+    """Single-thread float32 matrix-product rate of this machine in GFLOP/s (about ``seconds``)."""
+    import torch  # only the calibration needs it
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        a, b = torch.rand(n, n), torch.rand(n, n)
+        a @ b  # warm-up
+        reps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            a @ b
+            reps += 1
+        return 2.0 * n**3 * reps / (time.perf_counter() - start) / 1e9
+    finally:
+        torch.set_num_threads(threads)
+
+
+def estimate_minutes(cfg: dict, cores: int, gflops: float | None = None) -> float:
+    """Expected wall minutes on ``cores`` cores: planned FLOP at the measured job seconds per
+    TFLOP (scaled by this machine's calibrated rate against the reference), plus the fixed jobs,
+    spread over min(cores, parallel jobs)."""
+    speed = (gflops or REFERENCE_GFLOPS) / REFERENCE_GFLOPS
+    job_s = total_tflop(cfg) * SECONDS_PER_TFLOP / speed + FIXED_JOB_SECONDS
+    parallel = max(1, min(cores, len(finetune_jobs(cfg))))
+    return job_s / parallel / 60.0
+
+
+def describe(cfg: dict, cores: int, gflops: float | None = None) -> str:
+    lines = [f"study '{cfg['study']}': planned work (upper bounds; early stopping only shortens)"]
+    lines.append(f"  {'stage':<17} {'jobs':>5} {'nets':>6} {'member-epochs':>14} {'TFLOP':>8}")
+    for s in plan(cfg):
+        if s.jobs:
+            lines.append(
+                f"  {s.stage:<17} {s.jobs:>5} {s.members:>6} {s.member_epochs:>14.0f} "
+                f"{s.tflop:>8.1f}"
+            )
+    lines.append(f"  baselines: {baseline_fits(cfg)} classifier fits")
+    rate = f"{gflops:.0f} GFLOP/s measured" if gflops else "the reference machine's rate"
+    lines.append(
+        f"  estimate: about {estimate_minutes(cfg, cores, gflops):.0f} min of wall time on "
+        f"{cores} core(s) ({rate}; progress: Snakemake's 'N of M steps', per-epoch lines in "
+        f"results/logs/)"
+    )
+    return "\n".join(lines)
+
+
+def _cores(arg: str) -> int:
+    if arg == "all":
+        return os.cpu_count() or 1
+    return int(arg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("config", type=Path, help="a profile, e.g. config/default.yaml")
+    p.add_argument("--cores", default="all", help="cores the run will use (default: all)")
+    p.add_argument("--calibrate", action="store_true", help="time a 1-s matrix product first")
+    args = p.parse_args(argv)
+    cfg = load_config(args.config)
+    gflops = calibrate() if args.calibrate else None
+    print(describe(cfg, _cores(args.cores), gflops))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
