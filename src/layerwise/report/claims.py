@@ -1,4 +1,4 @@
-"""The lectures' claims, judged with paired tests on the same test images (issue 16).
+"""The lectures' claims, judged with paired tests on the same test images.
 
 Inputs: the selected members of ``results.csv`` and the fine-tuning jobs' ``predictions.npz``
 (member_id -> (n_test,) uint8 class, plus ``y_test``); the paths come from the report rule's inputs,

@@ -1,4 +1,4 @@
-"""Claims 5 and 6: measures other than test-image predictions (issue 16; docs/claims.md).
+"""Claims 5 and 6: measures other than test-image predictions (docs/claims.md).
 
 Claim 5, vanishing gradients (Bengio et al. 2007; Glorot & Bengio 2010; Larochelle et al. 2009,
 sec. 4.3): without pretraining, the gradient reaching the first layer is smaller than at the output

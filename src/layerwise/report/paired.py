@@ -1,4 +1,4 @@
-"""Paired tests on the same test images, and a verdict per claim (issue 16; docs/claims.md).
+"""Paired tests on the same test images, and a verdict per claim (docs/claims.md).
 
 Two members evaluated on the same test images are compared image by image, as McNemar (1947)
 proposed and as Dietterich (Neural Computation 1998, Section 3.5) recommends for classifiers:
