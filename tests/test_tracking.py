@@ -205,7 +205,18 @@ def test_import_logs_one_parent_per_job_and_one_child_per_member(tree, tmp_path)
         assert [m.value for m in curve] == pytest.approx(
             [0.6 / e for e in range(1, row.epochs_run + 1)]
         )
-        assert run.info.status == "FINISHED"
+        # a diverged member is a FAILED run: the run list shows it (its parent FINISHED)
+        assert run.info.status == ("FAILED" if row.diverged else "FINISHED")
+    assert all_finished(_active_runs(client))
+
+
+def all_finished(runs) -> bool:
+    """Every run ended as a completed import leaves it: FINISHED, but FAILED for a member that
+    diverged (never RUNNING, never a FAILED parent)."""
+    return all(
+        r.info.status == ("FAILED" if r.data.tags.get("diverged") == "true" else "FINISHED")
+        for r in runs
+    )
 
 
 def test_parent_tags_params_metrics_and_artifacts(tree, tmp_path):

@@ -266,7 +266,7 @@ def _log_job(
         weights = runlog.member_weights(job, member, log_weights)
         if weights is not None:
             client.log_artifact(child_id, str(weights), artifact_path="weights")
-        client.set_terminated(child_id, "FINISHED", end_ms)
+        client.set_terminated(child_id, runlog.member_status(job, member), end_ms)
         open_runs.remove(child_id)
         members[member["member_id"]] = child_id
     client.set_terminated(parent_id, "FINISHED", end_ms)

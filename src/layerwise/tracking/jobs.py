@@ -74,8 +74,14 @@ def load_job(job_dir: Path, selection: dict[str, dict[str, bool]], log_weights: 
     return Job(record["job_id"], kind, job_dir, record, members, history, digest)
 
 
+#: What an import makes of a job; a change re-imports every job once (2: members that diverged
+#: or failed are FAILED runs).
+IMPORT_FORMAT = 2
+
+
 def record_hash(job_dir: Path, selected: dict[str, bool], log_weights: str) -> str:
-    """sha256 over record.json, members.csv, history.csv bytes, selected flags and log_weights."""
+    """sha256 over record.json, members.csv, history.csv bytes, selected flags, log_weights and
+    the import format."""
     h = hashlib.sha256()
     for name in ("record.json", "members.csv", "history.csv"):
         path = job_dir / name
@@ -87,6 +93,7 @@ def record_hash(job_dir: Path, selected: dict[str, bool], log_weights: str) -> s
     for member_id in sorted(selected):
         h.update(f"selected\0{member_id}\0{int(selected[member_id])}\n".encode())
     h.update(f"log_weights\0{log_weights}".encode())
+    h.update(f"format\0{IMPORT_FORMAT}".encode())
     return h.hexdigest()
 
 

@@ -11,7 +11,9 @@ Naming (chosen so that a run's latest value is the number the paper tables repor
 - params of a child are the member's hyperparameter columns (every members.csv column that is not
   an outcome or an identity); params of a parent are the record's settings (flattened with dots)
   and ``version.<package>``;
-- all timestamps come from the record (started/finished), so re-importing is deterministic.
+- all timestamps come from the record (started/finished), so re-importing is deterministic;
+- a member that diverged or failed ends as a FAILED run (:func:`member_status`), its parent
+  FINISHED (the import of the job completed).
 """
 
 from __future__ import annotations
@@ -110,6 +112,13 @@ def member_tags(job: Job, member: dict) -> dict[str, str]:
         }
     )
     return tags
+
+
+def member_status(job: Job, member: dict) -> str:
+    """FAILED for a member that diverged or failed (``fail_reason``), so that the run list shows
+    it; FINISHED otherwise."""
+    failed = _diverged(job, member) or not _missing(member.get("fail_reason"))
+    return "FAILED" if failed else "FINISHED"
 
 
 def member_params(job: Job, member: dict) -> list[Param]:
