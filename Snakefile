@@ -46,3 +46,17 @@ rule all:
     input:
         all_targets(),
     default_target: True
+
+
+# The end of a run says what it produced: cells finished / diverged / failed, and a loud warning
+# when no cell finished (such a run exits 0: every job did what it was asked).
+onsuccess:
+    from layerwise.run_summary import print_run_summary
+
+    print_run_summary(L.RESULTS_CSV)
+
+
+onerror:
+    from layerwise.run_summary import print_run_summary
+
+    print_run_summary(L.RESULTS_CSV)
