@@ -57,3 +57,14 @@ def package_versions(names=PACKAGES) -> dict[str, str]:
 
 def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def earliest(stamps) -> str | None:
+    """The earliest of ISO-8601 time stamps (as written by :func:`now`); None when there is none.
+    A study's ``started`` is the earliest start among its jobs' records."""
+    found = [s for s in stamps if s]
+    return min(found, key=_parse, default=None)
+
+
+def _parse(stamp: str) -> _dt.datetime:
+    return _dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))

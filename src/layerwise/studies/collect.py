@@ -107,6 +107,9 @@ def write_study_tables(
             "n_jobs": len(record_paths),
             "n_runs": n_runs,
             **halving_counts(table),
+            "started": provenance.earliest(
+                json.loads(Path(p).read_text()).get("started") for p in record_paths
+            ),
             "finished": provenance.now(),
         },
     )
