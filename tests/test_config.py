@@ -45,8 +45,10 @@ TRIALS = sorted(ROOT.glob("docs/default-run/trial-*.yaml")) + sorted(
 
 @pytest.mark.parametrize("path", TRIALS, ids=lambda p: p.name)
 def test_committed_trial_configs_still_validate(path):
-    """The trial configs the docs cite (docs/reproduction.md) must still run as written."""
-    cfg = load_config(path)
+    """The trial configs the docs cite still run as written: each an overlay on the profile its
+    first line names (`--configfile <base> <trial>`; tests/test_trial_overlays.py)."""
+    base = re.match(r"# overlay on (\S+):", path.read_text()).group(1)
+    cfg = check_config(deep_merge(read_yaml(ROOT / base), read_yaml(path)), [ROOT / base, path])
     assert set(cfg["grid"]["datasets"]) <= set(cfg["data"]["datasets"])
 
 
