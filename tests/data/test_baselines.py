@@ -124,3 +124,24 @@ def test_run_baselines_refuses_a_file_its_card_does_not_match(tmp_path):
     write_card(tmp_path / "card.json", {"name": "tiny", "checksum": "0" * 64, "n_classes": 2})
     with pytest.raises(DatasetError, match="does not match its card"):
         run_baselines(path, {"classifiers": ["logreg"]})
+
+
+def test_a_single_grid_point_is_fitted_once_on_train_and_valid(monkeypatch):
+    """Nothing to choose: no fit on train alone (it would double the SVM's cost), the one point is
+    'chosen', and there is no validation error to report."""
+    from sklearn.linear_model import LogisticRegression
+
+    fits = []
+    real_fit = LogisticRegression.fit
+    monkeypatch.setattr(
+        LogisticRegression, "fit", lambda self, x, y: fits.append(len(y)) or real_fit(self, x, y)
+    )
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.uniform(0, 0.3, 50), rng.uniform(0.7, 1, 50)][:, None]
+    y = np.r_[np.zeros(50), np.ones(50)].astype(np.int64)
+    out = logreg_baseline(x, y, x[:40], y[:40], x, y, C_grid=(1.0,))
+    assert fits == [140]
+    assert out["chosen"] == {"C": 1.0} and out["valid_errors"] == []
+    assert out["test_error"] < 0.05
+    two = logreg_baseline(x, y, x[:40], y[:40], x, y, C_grid=(1.0, 10.0))
+    assert len(two["valid_errors"]) == 2 and fits[1:] == [100, 100, 140]
