@@ -52,8 +52,8 @@ def test_committed_trial_configs_still_validate(path):
     assert set(cfg["grid"]["datasets"]) <= set(cfg["data"]["datasets"])
 
 
-def test_default_profile_covers_the_four_core_data_sets_at_paper_sizes():
-    cfg = load_config(ROOT / "config" / "default.yaml")
+def test_study_profile_covers_the_four_core_data_sets_at_paper_sizes():
+    cfg = load_config(ROOT / "config" / "study.yaml")
     assert cfg["grid"]["datasets"] == ["mnist-basic", "mnist-rot", "rectangles", "convex"]
     sizes = {
         k: (v["n_train"], v["n_valid"], v["n_test"]) for k, v in cfg["data"]["datasets"].items()
@@ -61,6 +61,14 @@ def test_default_profile_covers_the_four_core_data_sets_at_paper_sizes():
     assert sizes["mnist-basic"] == (10000, 2000, 50000)
     assert sizes["rectangles"] == (1000, 200, 50000)
     assert sizes["convex"] == (6000, 2000, 50000)
+
+
+def test_main_job_keeps_the_papers_training_sizes_and_scores_10000_test_images():
+    cfg = load_config(ROOT / "config" / "default.yaml")
+    sizes = {k: (v["n_train"], v["n_valid"]) for k, v in cfg["data"]["datasets"].items()}
+    assert sizes["mnist-rot"] == (10000, 2000) and sizes["rectangles"] == (1000, 200)
+    assert sizes["convex"] == (6000, 2000)
+    assert {v["n_test"] for k, v in cfg["data"]["datasets"].items()} == {10000}
 
 
 def test_unknown_key_is_named_with_a_suggestion(smoke):

@@ -7,8 +7,10 @@ counted in floating-point operations of the matrix products that dominate it (a 
 the weights). All benchmark sets are 28 x 28 images (784 inputs); the output layer is counted at
 10 classes, the most any set has.
 
-* fine-tuning: members x max_epochs x n_train images, plus the clean evaluation of every epoch's
-  validation split and, once, of the training, validation and test splits;
+* fine-tuning: members x max_epochs x n_train images, where successive halving stops all but
+  ceil(n / eta) of each selection group at every rung, plus the clean evaluation of every epoch's
+  validation split and, once, of the training and validation splits (every member) and of the
+  test split (the members selection can choose);
 * pretraining: per stack, seeds x layers x epochs x n_train images; an autoencoder layer is an
   encoder and a decoder pass (x3 for training), an RBM layer with CD-k 2 + 2k products of its
   weight matrix per image (positive phase, k Gibbs steps, the two outer products);
@@ -16,37 +18,44 @@ the weights). All benchmark sets are 28 x 28 images (784 inputs); the output lay
   fine-tuning of the unrolled encoder-decoder, for a pretrained and a random member per seed.
 
 The SVM baselines are not counted in FLOP (their cost depends on the support vectors); they are
-counted as fits. The estimate of wall time scales the planned FLOP by a constant measured on the
-development machine (:data:`SECONDS_PER_TFLOP`: job seconds per planned TFLOP of the main job,
-early stopping included), corrected by a short matrix-product calibration of the machine it runs
-on. ``python -m layerwise.studies.plan CONFIG [--cores N] [--calibrate]`` prints it; ``make run``
-and ``make study`` print it before they start.
+counted as fits. The estimate of wall time scales each stage's planned FLOP by a constant
+measured on the development machine (:data:`SECONDS_PER_TFLOP`: job seconds per planned TFLOP of
+the main job, early stopping included), corrected by a short matrix-product calibration of the
+machine it runs on; a rough guide (it assumes the main job's shapes), not a promise.
+``python -m layerwise.studies.plan CONFIG [--cores N] [--calibrate]`` prints it; ``make run`` and
+``make study`` print it before they start.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from layerwise.config import load_config
 from layerwise.studies.grid import finetune_jobs, pretrain_jobs
+from layerwise.studies.members import Budget, halving_groups
 
 N_IN = 784  # every benchmark set: 28 x 28 images
 N_OUT = 10  # the most classes any set has (an upper bound for the binary sets)
 
-#: Job seconds per planned TFLOP on the development machine (2-core AMD EPYC, Zen 4, float32),
-#: measured on the main job (config/default.yaml): the planned FLOP are an upper bound, so this
-#: constant also carries how much early stopping saves. docs/choices.md, "The main job".
-SECONDS_PER_TFLOP = 9.0
+#: Job seconds per planned TFLOP of each stage on the development machine (2-core AMD EPYC, Zen 4,
+#: one thread per job), measured on the main job (config/default.yaml, 250-unit layers): the planned
+#: FLOP are an upper bound, so these also carry what early stopping saves. Small products at
+#: minibatch 20 run far below the machine's matrix-product rate, hence the spread.
+#: docs/choices.md, "The main job".
+SECONDS_PER_TFLOP = {"pretrain": 54.0, "finetune": 24.0, "dropout_study": 20.0,
+                     "deep_autoencoder": 18.5}  # fmt: skip
 #: Single-thread float32 matrix-product rate of that machine (GFLOP/s, :func:`calibrate`).
-REFERENCE_GFLOPS = 100.0
+REFERENCE_GFLOPS = 114.0
 #: Job seconds of everything not counted in FLOP (data, baselines, results, report, MLflow import)
 #: for a profile with the papers' split sizes, on the development machine.
-FIXED_JOB_SECONDS = 240.0
+FIXED_JOB_SECONDS = 250.0
 
 
 @dataclass(frozen=True)
@@ -77,17 +86,33 @@ def _splits(cfg: dict, dataset: str) -> tuple[int, int, int]:
     return int(spec["n_train"]), int(spec["n_valid"]), int(spec["n_test"])
 
 
+def member_epochs_with_halving(group_sizes: list[int], budget: Budget) -> int:
+    """Epochs the members of one population train at most: every member of a halving group
+    until the first rung, then ceil(n / eta) of them to the next rung, and so on to max_epochs."""
+    total = 0
+    for n in group_sizes:
+        alive, start = n, 0
+        for rung in [r for r in budget.halving_rungs if r < budget.max_epochs]:
+            total += alive * (rung - start)
+            alive, start = math.ceil(alive / budget.halving_eta), rung
+        total += alive * (budget.max_epochs - start)
+    return total
+
+
 def finetune_plan(cfg: dict) -> StagePlan:
     jobs = finetune_jobs(cfg)
     members = epochs = flop = 0.0
     for job in jobs:
         n_train, n_valid, n_test = _splits(cfg, job.dataset)
         macs = mlp_macs(N_IN, [job.n_hidden] * job.depth, N_OUT)
-        k, e = len(job.members), job.budget.max_epochs
+        k = len(job.members)
+        sizes = list(Counter(halving_groups(job.members)).values())
+        e = member_epochs_with_halving(sizes, job.budget)  # summed over the members
+        survivors = len(sizes) if job.budget.halving_rungs else k  # selection can choose these
         members += k
-        epochs += k * e * n_train / 10000
-        flop += k * (_train_flop(macs, e * n_train) + _eval_flop(macs, e * n_valid))
-        flop += k * _eval_flop(macs, n_train + n_valid + n_test)
+        epochs += e * n_train / 10000
+        flop += _train_flop(macs, e * n_train) + _eval_flop(macs, e * n_valid)
+        flop += k * _eval_flop(macs, n_train + n_valid) + survivors * _eval_flop(macs, n_test)
     return StagePlan("finetune", len(jobs), int(members), epochs, flop / 1e12)
 
 
@@ -179,6 +204,12 @@ def total_tflop(cfg: dict) -> float:
     return sum(s.tflop for s in plan(cfg))
 
 
+def job_seconds(cfg: dict) -> float:
+    """Expected job seconds on the development machine: each stage's planned TFLOP at its measured
+    seconds per TFLOP, plus the fixed jobs."""
+    return sum(s.tflop * SECONDS_PER_TFLOP[s.stage] for s in plan(cfg)) + FIXED_JOB_SECONDS
+
+
 def calibrate(seconds: float = 1.0, n: int = 512) -> float:
     """Single-thread float32 matrix-product rate of this machine in GFLOP/s (about ``seconds``)."""
     import torch  # only the calibration needs it
@@ -198,13 +229,12 @@ def calibrate(seconds: float = 1.0, n: int = 512) -> float:
 
 
 def estimate_minutes(cfg: dict, cores: int, gflops: float | None = None) -> float:
-    """Expected wall minutes on ``cores`` cores: planned FLOP at the measured job seconds per
-    TFLOP (scaled by this machine's calibrated rate against the reference), plus the fixed jobs,
-    spread over min(cores, parallel jobs)."""
+    """Expected wall minutes on ``cores`` cores: :func:`job_seconds`, scaled by this machine's
+    calibrated matrix-product rate against the reference, spread over min(cores, fine-tuning
+    jobs) (the jobs are single-threaded and the fine-tuning jobs are the bulk)."""
     speed = (gflops or REFERENCE_GFLOPS) / REFERENCE_GFLOPS
-    job_s = total_tflop(cfg) * SECONDS_PER_TFLOP / speed + FIXED_JOB_SECONDS
     parallel = max(1, min(cores, len(finetune_jobs(cfg))))
-    return job_s / parallel / 60.0
+    return job_seconds(cfg) / speed / parallel / 60.0
 
 
 def describe(cfg: dict, cores: int, gflops: float | None = None) -> str:
