@@ -187,3 +187,12 @@ def test_summary_sentences_come_from_numbers():
         "Of the lectures' 3 claims judged in the next section, this run supports claim 1; "
         "contradicts claim 2; and does not test claim 5.")  # fmt: skip
     assert with_claims.headline[1:] == summary.headline
+
+
+def test_depth_table_caption_names_the_test_images_the_intervals_use():
+    frame, grid, lookup = _lookup_frame()
+    assert "(n_test = 50000 on every data set)" in depth_table(lookup, grid).caption
+    frame.loc[frame["dataset"] == "b", "n_test"] = 10000
+    mixed = CellLookup(cell_stats(frame))
+    assert "(n_test: a 50000, b 10000)" in depth_table(mixed, grid).caption
+    assert mixed.test_sizes(["c"]) == ""

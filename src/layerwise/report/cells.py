@@ -142,14 +142,27 @@ class CellLookup:
 
     def __init__(self, stats: pd.DataFrame) -> None:
         self._cells: dict[tuple, CellStat] = {}
+        self._n_test: dict[str, int] = {}
         for row in stats.itertuples(index=False):
             key = (row.dataset, int(row.depth), row.pretraining, bool(row.dropout))
+            if math.isfinite(getattr(row, "n_test", math.nan)):
+                self._n_test[row.dataset] = int(row.n_test)
             self._cells[key] = CellStat(
                 row.status, row.mean, row.ci95, row.std, int(row.n_seeds), int(row.n_diverged)
             )
 
     def get(self, dataset: str, depth: int, pretraining: str, dropout: bool = False) -> CellStat:
         return self._cells.get((dataset, int(depth), pretraining, bool(dropout)), MISSING)
+
+    def test_sizes(self, datasets) -> str:
+        """The test images each interval is computed at: 'n_test = 10000 on every data set' or
+        'n_test: a 50000, b 10000' ('' when no cell has a number)."""
+        sizes = {ds: self._n_test[ds] for ds in datasets if ds in self._n_test}
+        if not sizes:
+            return ""
+        if len(set(sizes.values())) == 1:
+            return f"n_test = {next(iter(sizes.values()))} on every data set"
+        return "n_test: " + ", ".join(f"{ds} {n}" for ds, n in sizes.items())
 
     def count(self, grid, status: str) -> int:
         """How many cells of the planned grid (report.tables.Grid) have ``status``."""

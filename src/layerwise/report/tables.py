@@ -87,13 +87,14 @@ def depth_table(lookup: CellLookup, grid: Grid) -> Table:
         row = [Cell(method_label(method) if first else ""), Cell(str(depth))]
         row += [value_cell(columns[ds][i], bold[ds][i]) for ds in grid.datasets]
         rows.append(row)
+    sizes = lookup.test_sizes(grid.datasets)
     return Table(
         "table_depth",
         "Test error by depth and pretraining",
         "Mean test error of the selected members (dropout off) with its 95% interval "
-        "1.96 sqrt(p(1-p)/n_test); second line: standard deviation across seeds (percentage "
-        "points) and number of seeds. Bold: best of the column and those whose interval overlaps "
-        "it (Larochelle et al. 2009, Table 3).",
+        "1.96 sqrt(p(1-p)/n_test)" + (f" ({sizes})" if sizes else "") + "; second line: "
+        "standard deviation across seeds (percentage points) and number of seeds. Bold: best of "
+        "the column and those whose interval overlaps it (Larochelle et al. 2009, Table 3).",
         ["Pretraining", "Depth", *grid.datasets],
         rows,
         n_label_columns=2,
