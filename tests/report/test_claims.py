@@ -107,7 +107,11 @@ def test_shallow_profile_and_missing_predictions_are_not_tested(tmp_path):
     assert (none["note"] != "").all()
     # a run where every member diverged (nothing selected): every claim untested, no crash
     diverged = results.assign(selected=False, diverged=True)
-    assert set(judge_claims(diverged, paths, n_boot=200)[0]["verdict"]) == {NOT_TESTED}
+    all_diverged = judge_claims(diverged, paths, n_boot=200)[0].set_index("id")
+    assert set(all_diverged["verdict"]) == {NOT_TESTED}
+    for cid in ("1", "2", "3", "4", "7"):  # the note says why: divergence, not the profile
+        assert all_diverged.loc[cid, "note"].startswith("not judged: every member diverged")
+    assert "diverged" not in table.set_index("id").loc["1", "note"]
 
 
 @pytest.mark.parametrize("figures", [{"error_vs_depth"}, set()])

@@ -247,6 +247,7 @@ def judge_claims(
     says why a claim is not tested.
     """
     members = Members(results, load_predictions(prediction_files))
+    n_diverged = int(results["diverged"].astype(bool).sum()) if "diverged" in results else 0
     comps = _comparisons(members, overfit_gap, n_boot, seed) if len(members.table) else {}
     ratios = gradient_ratios(history, n_epochs=grad_epochs)
     grads, trend = gradient_comparisons(ratios)
@@ -262,7 +263,8 @@ def judge_claims(
         untested = verdict.verdict == NOT_TESTED
         notes.append(_note(claim.id, has_predictions=bool(prediction_files), history=history,
                            ratios=ratios, autoencoder_ran=autoencoder is not None,
-                           overfit_gap=overfit_gap) if untested else "")  # fmt: skip
+                           overfit_gap=overfit_gap, n_diverged=n_diverged,
+                           n_usable=len(members.table)) if untested else "")  # fmt: skip
     frame = claims_frame(verdicts).drop(columns="claim")
     info = pd.DataFrame([(c.id, c.statement, c.measure, c.figure, n, c.unit)
                          for c, n in zip(CLAIMS, notes, strict=True)],
@@ -278,10 +280,18 @@ def _note(
     ratios: pd.DataFrame,
     autoencoder_ran: bool,
     overfit_gap: float,
+    n_diverged: int = 0,
+    n_usable: int = 1,
 ) -> str:
     """Why a claim is not tested by this profile (shown under its verdict)."""
     if claim_id in ON_PREDICTIONS and not has_predictions:
         return "no predictions.npz among the report's inputs"
+    if claim_id in ON_PREDICTIONS and n_usable == 0 and n_diverged:
+        return (
+            f"not judged: every member diverged or failed ({n_diverged} members), so no cell has "
+            "a finished net; lower finetune.lr or check the data (results/results.csv, "
+            "fail_reason)"
+        )
     if claim_id == "5":
         if history is None or not grad_columns(history):
             return "no gradient norms recorded (finetune.record_grad_norms: false)"
