@@ -28,7 +28,7 @@ def __getattr__(name: str):
         from layerwise.tracking.importer import import_study
 
         return import_study
-    if name == "log_claims":  # the study-level run with the claims' verdicts (issue 16)
+    if name == "log_claims":  # the study-level run with the claims' verdicts
         from layerwise.tracking.claims_run import log_claims
 
         return log_claims

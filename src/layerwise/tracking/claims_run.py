@@ -1,4 +1,4 @@
-"""One study-level MLflow run with the lectures' claims, judged (issue 16; docs/tracking.md).
+"""One study-level MLflow run with the lectures' claims, judged (docs/tracking.md).
 
 The report writes results/claims.csv (layerwise.report.claims): one row per claim with its verdict,
 effect and 95% interval. This module mirrors it into one run per study and results folder (run
