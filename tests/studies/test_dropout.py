@@ -18,7 +18,6 @@ from layerwise.data.build import build_dataset
 from layerwise.report.dropout_summary import mark_selected, summarize
 from layerwise.report.inputs import load_reference
 from layerwise.studies.dropout import (
-    check_study,
     dropout_jobs,
     random_layers,
     run_dropout_job,
@@ -102,15 +101,15 @@ def test_members_of_one_seed_share_their_initial_weights():
     )
 
 
-def test_check_study_names_the_legal_values():
-    cfg = _cfg(n_train=5000)  # smoke's mnist-full has 1000 training images
-    with pytest.raises(ValueError, match=r"n_train must be in \[1, 1000\]"):
-        check_study(cfg)
-    cfg = _cfg(dataset="convex")
-    cfg["data"]["datasets"].pop("convex")
-    with pytest.raises(ValueError, match="must be listed under data.datasets"):
-        check_study(cfg)
-    check_study(_cfg())  # the smoke profile itself is fine
+def test_config_check_names_the_study_s_legal_values():
+    """The study's cross-checks live in the one config check (layerwise.config)."""
+    with pytest.raises(ConfigError, match=r"n_train must be in \[1, 1000\]"):
+        _cfg(n_train=5000)  # smoke's mnist-full has 1000 training images
+    smoke = read_yaml(ROOT / "config" / "smoke.yaml")
+    smoke["data"]["datasets"].pop("convex")
+    with pytest.raises(ConfigError, match="must be listed under data.datasets"):
+        validate_config(deep_merge(smoke, {"dropout_study": {"dataset": "convex"}}))
+    _cfg()  # the smoke profile itself is fine
 
 
 def _fake_members(rng: np.random.Generator) -> pd.DataFrame:

@@ -91,21 +91,6 @@ class DropoutJob:
         return layout.job_id(layout.DROPOUT, activation=self.activation)
 
 
-def check_study(cfg: dict) -> None:
-    """Cross-checks the schema cannot express; raises ValueError naming the legal values."""
-    sc = cfg["dropout_study"]
-    if sc["dataset"] not in cfg["data"]["datasets"]:
-        raise ValueError(f"dropout_study.dataset {sc['dataset']!r} must be listed under "
-                         f"data.datasets (listed: {sorted(cfg['data']['datasets'])})")  # fmt: skip
-    spec = cfg["data"]["datasets"][sc["dataset"]]
-    for split in ("n_train", "n_valid"):
-        if sc[split] is not None and not 1 <= sc[split] <= spec[split]:
-            raise ValueError(f"dropout_study.{split} must be in [1, {spec[split]}] (the data "
-                             f"set's {split}) or null; got {sc[split]}")  # fmt: skip
-    if sc["batch_size"] > (sc["n_train"] or spec["n_train"]):
-        raise ValueError(f"dropout_study.batch_size {sc['batch_size']} exceeds the training size")
-
-
 def study_members(sc: dict, activation: str) -> list[Member]:
     """Members of one job: variants x lr candidates x seeds (in this order; equal validation errors
     go to the lower validation NLL, then to the first).
@@ -137,7 +122,6 @@ def dropout_jobs(cfg: dict) -> dict[str, DropoutJob]:
     sc = cfg["dropout_study"]
     if not sc["enabled"]:
         return {}
-    check_study(cfg)
     budget = Budget(activation="", max_epochs=sc["max_epochs"], patience=sc["patience"],
                     batch_size=sc["batch_size"], eval_batch_size=sc["eval_batch_size"],
                     record_grad_norms=sc["record_grad_norms"],
