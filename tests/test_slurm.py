@@ -29,6 +29,8 @@ from slurm_fixtures import (
 )
 from workflow_run import SMOKE, SNAKEFILE, env_with_mnist
 
+from layerwise.config import load_config
+
 PROFILE_CFG = yaml.safe_load((PROFILE / "config.yaml").read_text())
 RETRIES = PROFILE_CFG["retries"]
 
@@ -164,7 +166,7 @@ def test_smoke_study_runs_every_job_through_slurm(slurm_cluster, tmp_path, mnist
 
     _assert_results_complete(tmp_path / "results/results.csv")
     html = (tmp_path / "reports/report.html").read_text()
-    for dataset in yaml.safe_load(SMOKE.read_text())["grid"]["datasets"]:
+    for dataset in load_config(SMOKE)["grid"]["datasets"]:
         assert dataset in html
 
 
@@ -172,7 +174,7 @@ def _assert_results_complete(path: Path) -> None:
     """Every (dataset, depth, pretraining, dropout, seed) cell of the smoke grid has candidates,
     exactly one of them selected unless every one failed (diverged, blew up or stayed at chance:
     the toy rectangles nets often do), and a test error in [0, 1]."""
-    grid = yaml.safe_load(SMOKE.read_text())["grid"]
+    grid = load_config(SMOKE)["grid"]  # with the schema's defaults (pretraining: all four)
     table = pd.read_csv(path)
     keys = ["dataset", "depth", "pretraining", "dropout", "seed"]
     cells = Counter(map(tuple, table.loc[table["selected"].astype(bool), keys].values.tolist()))
