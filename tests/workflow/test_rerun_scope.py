@@ -57,7 +57,7 @@ def test_finetune_budget_reruns_finetuning_only(smoke_study, mnist_dir, tmp_path
 
 
 def test_tracking_setting_reruns_only_tracking(smoke_study, mnist_dir, tmp_path):
-    config = changed(tmp_path, lambda c: c["tracking"].update(log_weights="none"))
+    config = changed(tmp_path, lambda c: c.setdefault("tracking", {}).update(log_weights="none"))
     rules = planned_rules(smoke_study, mnist_dir, config)
     assert set(rules) - {"all"} == {"track", "track_dropout_study", "track_deep_autoencoder"}
 
