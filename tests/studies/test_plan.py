@@ -82,9 +82,10 @@ def test_disabled_side_studies_plan_nothing(default):
 
 
 def test_estimate_and_description(default):
-    assert plan.estimate_minutes(default, cores=1) > plan.estimate_minutes(default, cores=2)
-    faster = plan.estimate_minutes(default, 2, gflops=2 * plan.REFERENCE_GFLOPS)
-    assert faster < plan.estimate_minutes(default, 2)
+    stages = plan.plan(default)
+    assert plan.estimate_minutes(stages, cores=1) > plan.estimate_minutes(stages, cores=2)
+    faster = plan.estimate_minutes(stages, 2, gflops=2 * plan.REFERENCE_GFLOPS)
+    assert faster < plan.estimate_minutes(stages, 2)
     text = plan.describe(default, 2)
     assert "finetune" in text and "estimate: about" in text
 

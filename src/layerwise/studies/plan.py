@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layerwise.config import load_config
+from layerwise.studies.dropout import dropout_jobs
 from layerwise.studies.grid import finetune_jobs, pretrain_jobs
 from layerwise.studies.members import Budget, halving_groups
 
@@ -45,17 +46,17 @@ N_IN = 784  # every benchmark set: 28 x 28 images
 N_OUT = 10  # the most classes any set has (an upper bound for the binary sets)
 
 #: Job seconds per planned TFLOP of each stage on the development machine (2-core AMD EPYC, Zen 4,
-#: one thread per job), measured on the main job (config/default.yaml, 250-unit layers): the planned
-#: FLOP are an upper bound, so these also carry what early stopping saves. Small products at
-#: minibatch 20 run far below the machine's matrix-product rate, hence the spread.
+#: one thread per job), measured on the main job (config/default.yaml, 250-unit layers) from a fresh
+#: clone: the planned FLOP are an upper bound, so these also carry what early stopping saves. Small
+#: products at minibatch 20 run far below the machine's matrix-product rate, hence the spread.
 #: docs/choices.md, "The main job".
-SECONDS_PER_TFLOP = {"pretrain": 54.0, "finetune": 24.0, "dropout_study": 20.0,
-                     "deep_autoencoder": 18.5}  # fmt: skip
+SECONDS_PER_TFLOP = {"pretrain": 39.0, "finetune": 19.0, "dropout_study": 11.2,
+                     "deep_autoencoder": 15.6}  # fmt: skip
 #: Single-thread float32 matrix-product rate of that machine (GFLOP/s, :func:`calibrate`).
 REFERENCE_GFLOPS = 157.0
 #: Job seconds of everything not counted in FLOP (data, baselines, results, report, MLflow import)
 #: for a profile with the papers' split sizes, on the development machine.
-FIXED_JOB_SECONDS = 250.0
+FIXED_JOB_SECONDS = 165.0
 
 
 @dataclass(frozen=True)
@@ -139,19 +140,17 @@ def pretrain_plan(cfg: dict) -> StagePlan:
 
 
 def dropout_study_plan(cfg: dict) -> StagePlan:
-    sc = cfg["dropout_study"]
-    if not sc["enabled"]:
-        return StagePlan("dropout_study", 0, 0, 0.0, 0.0)
-    n_train, n_valid, n_test = _splits(cfg, sc["dataset"])
-    n_train, n_valid = sc["n_train"] or n_train, sc["n_valid"] or n_valid
-    k = len(sc["variants"]) * len(sc["lr"]) * len(sc["seeds"])
-    macs = mlp_macs(N_IN, [sc["n_hidden"]] * sc["depth"], N_OUT)
-    e = sc["max_epochs"]
-    per_job = k * (_train_flop(macs, e * n_train) + _eval_flop(macs, e * n_valid + n_test))
-    jobs = len(sc["activations"])
-    return StagePlan(
-        "dropout_study", jobs, jobs * k, jobs * k * e * n_train / 10000, jobs * per_job / 1e12
-    )
+    jobs = list(dropout_jobs(cfg).values())  # {} when the study is off
+    members = epochs = flop = 0.0
+    for job in jobs:
+        n_train, n_valid, n_test = _splits(cfg, job.dataset)
+        n_train, n_valid = job.n_train or n_train, job.n_valid or n_valid
+        macs = mlp_macs(N_IN, [job.n_hidden] * job.depth, N_OUT)
+        k, e = len(job.members), job.budget.max_epochs
+        members += k
+        epochs += k * e * n_train / 10000
+        flop += k * (_train_flop(macs, e * n_train) + _eval_flop(macs, e * n_valid + n_test))
+    return StagePlan("dropout_study", len(jobs), int(members), epochs, flop / 1e12)
 
 
 def deep_autoencoder_plan(cfg: dict) -> StagePlan:
@@ -204,10 +203,10 @@ def total_tflop(cfg: dict) -> float:
     return sum(s.tflop for s in plan(cfg))
 
 
-def job_seconds(cfg: dict) -> float:
+def job_seconds(stages: list[StagePlan]) -> float:
     """Expected job seconds on the development machine: each stage's planned TFLOP at its measured
     seconds per TFLOP, plus the fixed jobs."""
-    return sum(s.tflop * SECONDS_PER_TFLOP[s.stage] for s in plan(cfg)) + FIXED_JOB_SECONDS
+    return sum(s.tflop * SECONDS_PER_TFLOP[s.stage] for s in stages) + FIXED_JOB_SECONDS
 
 
 def calibrate(seconds: float = 1.0, n: int = 512) -> float:
@@ -228,19 +227,21 @@ def calibrate(seconds: float = 1.0, n: int = 512) -> float:
         torch.set_num_threads(threads)
 
 
-def estimate_minutes(cfg: dict, cores: int, gflops: float | None = None) -> float:
-    """Expected wall minutes on ``cores`` cores: :func:`job_seconds`, scaled by this machine's
-    calibrated matrix-product rate against the reference, spread over min(cores, fine-tuning
-    jobs) (the jobs are single-threaded and the fine-tuning jobs are the bulk)."""
+def estimate_minutes(stages: list[StagePlan], cores: int, gflops: float | None = None) -> float:
+    """Expected wall minutes on ``cores`` cores of a :func:`plan`: :func:`job_seconds`, scaled by
+    this machine's calibrated matrix-product rate against the reference, spread over min(cores,
+    fine-tuning jobs) (the jobs are single-threaded and the fine-tuning jobs are the bulk)."""
     speed = (gflops or REFERENCE_GFLOPS) / REFERENCE_GFLOPS
-    parallel = max(1, min(cores, len(finetune_jobs(cfg))))
-    return job_seconds(cfg) / speed / parallel / 60.0
+    finetune = sum(s.jobs for s in stages if s.stage == "finetune")
+    parallel = max(1, min(cores, finetune))
+    return job_seconds(stages) / speed / parallel / 60.0
 
 
 def describe(cfg: dict, cores: int, gflops: float | None = None) -> str:
     lines = [f"study '{cfg['study']}': planned work (upper bounds; early stopping only shortens)"]
     lines.append(f"  {'stage':<17} {'jobs':>5} {'nets':>6} {'member-epochs':>14} {'TFLOP':>8}")
-    for s in plan(cfg):
+    stages = plan(cfg)
+    for s in stages:
         if s.jobs:
             lines.append(
                 f"  {s.stage:<17} {s.jobs:>5} {s.members:>6} {s.member_epochs:>14.0f} "
@@ -249,7 +250,7 @@ def describe(cfg: dict, cores: int, gflops: float | None = None) -> str:
     lines.append(f"  baselines: {baseline_fits(cfg)} classifier fits")
     rate = f"{gflops:.0f} GFLOP/s measured" if gflops else "the reference machine's rate"
     lines.append(
-        f"  estimate: about {estimate_minutes(cfg, cores, gflops):.0f} min of wall time on "
+        f"  estimate: about {estimate_minutes(stages, cores, gflops):.0f} min of wall time on "
         f"{cores} core(s) ({rate}; progress: Snakemake's 'N of M steps', per-epoch lines in "
         f"results/logs/)"
     )
