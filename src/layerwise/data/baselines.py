@@ -66,11 +66,12 @@ def _select_refit_test(make, grid: list[dict], data: tuple, max_test: int | None
     ``valid_errors`` is empty (the fit on train alone would cost as much again for no choice)."""
     x_tr, y_tr, x_va, y_va, x_te, y_te = data
     t0 = time.perf_counter()
-    valid_err = []
-    for params in grid if len(grid) > 1 else []:
-        model = make(**params).fit(x_tr, y_tr)
-        valid_err.append(float(np.mean(model.predict(x_va) != y_va)))
-    best = int(np.argmin(valid_err)) if valid_err else 0  # argmin returns the first minimum
+    valid_err, best = [], 0
+    if len(grid) > 1:
+        for params in grid:
+            model = make(**params).fit(x_tr, y_tr)
+            valid_err.append(float(np.mean(model.predict(x_va) != y_va)))
+        best = int(np.argmin(valid_err))  # argmin returns the first minimum
     model = make(**grid[best]).fit(np.concatenate([x_tr, x_va]), np.concatenate([y_tr, y_va]))
     x_te, y_te = _test_subset(x_te, y_te, max_test, seed)
     err = float(np.mean(model.predict(x_te) != y_te))
@@ -80,7 +81,9 @@ def _select_refit_test(make, grid: list[dict], data: tuple, max_test: int | None
         "n_test": int(len(y_te)),
         "n_refit": int(len(y_tr) + len(y_va)),
         "chosen": grid[best],
-        "valid_errors": [{**p, "valid_error": e} for p, e in zip(grid, valid_err, strict=False)],
+        "valid_errors": [{**p, "valid_error": e} for p, e in zip(grid, valid_err, strict=True)]
+        if valid_err
+        else [],
         "fit_seconds": round(time.perf_counter() - t0, 2),
     }
 
