@@ -4,7 +4,14 @@ import pandas as pd
 import pytest
 
 from layerwise.report.figures import published_scatter
-from layerwise.report.reproduction import CELLS, COMPARISON, collect, main
+from layerwise.report.reproduction import (
+    CELLS,
+    COMPARISON,
+    collect,
+    main,
+    read_fan_in,
+    read_pieces,
+)
 from layerwise.report.style import styled
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -129,3 +136,54 @@ def test_bad_options_are_refused_before_anything_is_written(tmp_path, capsys, ar
 def test_no_pieces_says_what_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="make reproduce"):
         collect(tmp_path)
+
+
+def _fan_in_root(tmp_path, fan_in=True):
+    """A piece with none and rbm at depth 1 (gain 1.0 point, published 1.0) and, with
+    ``fan_in``, its fan-in folder: a published-comparison export of its own and a none cell 0.8
+    points worse than the piece's (Glorot) one."""
+    rows = [_row("deep net", 1, m, "-", pretraining=p, unverified=False, paper_pct=pp)
+            for p, m, pp in [("none", 4.0, 4.2), ("rbm", 3.0, 3.2)]]  # fmt: skip
+    _piece(tmp_path, "a", rows, [_cell(1, 4.0, 0.01, pretraining="none"), _cell(1, 3.0, 0.01)])
+    if fan_in:
+        _piece(tmp_path, "a-fan-in", [rows[0] | {"ours_pct": 4.8}, rows[1] | {"ours_pct": None}],
+               [_cell(1, 4.8, 0.01, pretraining="none")])  # fmt: skip
+    return tmp_path
+
+
+def test_a_fan_in_folder_is_not_a_piece(tmp_path, capsys):
+    root = _fan_in_root(tmp_path)
+    table = collect(root)
+    assert list(table["piece"]) == ["a", "a"] and list(table["ours_pct"]) == [4.0, 3.0]
+    comparisons, cells = read_pieces(root)
+    assert set(comparisons["piece"]) == set(cells["piece"]) == {"a"}
+    fan_in = read_fan_in(root)
+    assert (list(fan_in["piece"]), list(fan_in["mean"])) == (["a"], [0.048])
+    main([str(root), "--out", str(root / "r.csv")])
+    out = capsys.readouterr().out
+    assert "Counts over 2 distinct cells" in out and "a-fan-in" not in out.split("\n\n")[0]
+    assert "effects against glorot and fan-in (a)" in out
+
+
+def test_the_effects_against_each_baseline(tmp_path):
+    root = _fan_in_root(tmp_path)
+    main([str(root), "--out", str(root / "r.csv")])
+    effects = pd.read_csv(root / "r-effects.csv")
+    assert list(effects["baseline"]) == ["glorot", "fan-in"]
+    assert set(effects["kind"]) == {"pretraining gain"} and set(effects["pretraining"]) == {"rbm"}
+    glorot, fan_in = effects.itertuples()
+    assert (glorot.ours_a_pct, fan_in.ours_a_pct) == pytest.approx((4.0, 4.8))
+    assert (glorot.ours_pct, fan_in.ours_pct) == pytest.approx((1.0, 1.8))
+    assert glorot.paper_pct == fan_in.paper_pct == pytest.approx(1.0)  # one published effect
+    assert (glorot.verdict, fan_in.verdict) == ("consistent", "higher")
+    assert (root / "r-effects.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_no_fan_in_folder_gives_the_glorot_effects_only(tmp_path, capsys):
+    root = _fan_in_root(tmp_path, fan_in=False)
+    assert read_fan_in(root).empty
+    main([str(root), "--out", str(root / "r.csv")])
+    assert "effects against glorot only" in capsys.readouterr().out
+    effects = pd.read_csv(root / "r-effects.csv")
+    assert list(effects["baseline"]) == ["glorot"]
+    assert effects["ours_pct"].item() == pytest.approx(1.0)

@@ -55,7 +55,7 @@ def test_gains_and_depth_steps_ours_against_published():
     assert gain2.ours_hw_pct == pytest.approx(student_t.ppf(0.975, df) * se)
     step = _effect(effects, STEP, "rbm", 2)
     assert (step.depth_a, step.ours_pct, step.paper_pct) == pytest.approx((1, 1.3, 0.5))
-    assert step.verdict == "higher" and step.baseline == "rbm"
+    assert step.verdict == "higher" and step.baseline == "glorot"  # the pieces' own runs
     assert effect_label(step) == "rbm, d1->2" and effect_label(gain1) == "gain rbm, d1"
 
 
@@ -95,3 +95,31 @@ def test_the_figure_draws_a_panel_per_data_set_with_ours():
     figure = effects_figure(effects_table(table, cells))
     assert figure is not None and figure.png.startswith(b"\x89PNG")
     assert effects_figure(effects_table(table, cells.iloc[:0])) is None
+
+
+def test_the_fan_in_baseline_gives_again_the_effects_that_involve_no_pretraining():
+    """Gains and none's depth steps come again against the fan-in nets, each beside its glorot
+    row; rbm's step involves no baseline and comes once; no fan-in net at depth 2: no fan-in row
+    that needs it."""
+    table = pd.DataFrame(_published([("none", 1, 4.0, 0.2), ("rbm", 1, 3.0, 0.2),
+                                     ("none", 2, 4.2, 0.2), ("rbm", 2, 2.5, 0.2)]))  # fmt: skip
+    cells = _ours([("none", 1, 4.0, 0.01), ("rbm", 1, 3.9, 0.01), ("none", 2, 4.2, 0.01),
+                   ("rbm", 2, 2.6, 0.01)])  # fmt: skip
+    fan_in = _ours([("none", 1, 5.0, 0.01)])
+    effects = effects_table(table, cells, fan_in)
+    labels = [effect_label(r, baselines=True) for r in effects.itertuples()]
+    assert labels == ["gain rbm, d1 [glorot]", "gain rbm, d1 [fan-in]", "gain rbm, d2 [glorot]",
+                      "none, d1->2 [glorot]", "rbm, d1->2"]  # fmt: skip
+    glorot, fan = effects.iloc[0], effects.iloc[1]
+    assert (glorot["ours_pct"], fan["ours_pct"]) == pytest.approx((0.1, 1.1))
+    assert fan["paper_pct"] == glorot["paper_pct"] == pytest.approx(1.0)
+    assert (glorot["verdict"], fan["verdict"]) == ("lower", "consistent")
+    fan_in = _ours([("none", 1, 5.0, 0.01), ("none", 2, 4.6, 0.01)])
+    effects = effects_table(table, cells, fan_in)
+    step = effects[(effects["kind"] == STEP) & (effects["baseline"] == "fan-in")]
+    assert step["pretraining"].tolist() == ["none"]
+    assert step["ours_pct"].item() == pytest.approx(0.4)
+    assert effects_table(table, cells, fan_in.iloc[:0]).equals(effects_table(table, cells))
+    figure = effects_figure(effects)
+    assert figure is not None and "[fan-in]" in figure.caption
+    assert "[fan-in]" not in effects_figure(effects_table(table, cells)).caption

@@ -8,12 +8,17 @@ rule (``layerwise.report.reproduction_rule``: ours - published with an interval 
 seed-to-seed variance, counted over distinct cells), prints it as a Markdown table with the counts
 and the rule, and writes beside the CSV its figure (the CSV's name with ``.png``: every target
 cell, ours against published, a panel per data set) and the papers' effects
-(``<name>-effects.csv`` and ``.png``: pretraining gains and depth steps, ours against published;
-``layerwise.report.reproduction_effects``):
+(``<name>-effects.csv`` and ``.png``: pretraining gains and depth steps, ours against published,
+against the pieces' own nets without pretraining and, where ``<piece>-fan-in`` folders exist,
+against the fan-in ones too; ``layerwise.report.reproduction_effects``):
 
     python -m layerwise.report.reproduction reproduce --out reproduce/reproduction.csv
 
-A *target* is a published cell of the piece's data set at one of its depths and methods.
+A *target* is a published cell of the piece's data set at one of its depths and methods. A folder
+named ``<piece>-fan-in`` (the piece run with config/reproduce/fan-in.yaml: only its nets without
+pretraining, from the papers'-era fan-in initialisation) is not a piece: its nets are no published
+cell's recipe and have no row in the table; its cells are the effects' second baseline (``baseline``
+fan-in beside glorot, the pieces' own nets).
 ``--label development`` (or ``held-out``) names the counts: numbers from the test sets the recipes
 were developed on are development numbers.
 """
@@ -33,6 +38,8 @@ from layerwise.report.reproduction_rule import MARGIN, counts_line, judge_cells
 FIGURES = Path("reports") / "figures"
 COMPARISON = FIGURES / "published_comparison.csv"
 CELLS = FIGURES / "cells.csv"
+#: A piece's fan-in baseline runs into ``<piece>{FAN_IN_SUFFIX}`` beside it.
+FAN_IN_SUFFIX = "-fan-in"
 COLUMNS = ["piece", "dataset", "source", "model", "pretraining", "depth", "paper_pct",
            "paper_ci_pct", "unverified", "ours_pct", "ours_ci_pct", "ours_std_pct", "n_seeds",
            "ours_t_pct", "ours_hw_pct", "diff_pct", "diff_hw_pct", "overlap", "verdict",
@@ -44,34 +51,72 @@ def _no_dropout(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~frame["dropout"].astype(bool)] if "dropout" in frame else frame
 
 
+def is_fan_in(folder: Path) -> bool:
+    """True for a piece's fan-in baseline folder (``<piece>-fan-in``), which is not a piece."""
+    return Path(folder).name.endswith(FAN_IN_SUFFIX)
+
+
+def _cells(cells: list[pd.DataFrame]) -> pd.DataFrame:
+    """The finished cells of the frames read (``CELL_COLUMNS``)."""
+    frame = (pd.concat(cells, ignore_index=True) if cells
+             else pd.DataFrame(columns=[*CELL_COLUMNS, "status"]))  # fmt: skip
+    if "status" in frame:
+        frame = frame[frame["status"] == "ok"]
+    return frame[CELL_COLUMNS].reset_index(drop=True)
+
+
 def read_pieces(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(comparisons, cells) of every piece under ``root`` (folders holding a report's exports),
-    dropout rows left out (the papers of 2007-2010 fine-tuned without dropout). A piece without
-    cells.csv contributes no cells: its rows get the binomial interval only."""
+    """(comparisons, cells) of every piece under ``root`` (folders holding a report's exports,
+    ``<piece>-fan-in`` folders left out), dropout rows left out (the papers of 2007-2010 fine-tuned
+    without dropout). A piece without cells.csv contributes no cells: its rows get the binomial
+    interval only."""
     comparisons, cells = [], []
     for path in sorted(Path(root).glob(f"*/{COMPARISON}")):
-        piece = path.parents[2].name
-        comparisons.append(_no_dropout(pd.read_csv(path)).assign(piece=piece))
-        if (cell_path := path.parents[2] / CELLS).is_file():
-            cells.append(_no_dropout(pd.read_csv(cell_path)).assign(piece=piece))
+        folder = path.parents[2]
+        if is_fan_in(folder):
+            continue
+        comparisons.append(_no_dropout(pd.read_csv(path)).assign(piece=folder.name))
+        if (cell_path := folder / CELLS).is_file():
+            cells.append(_no_dropout(pd.read_csv(cell_path)).assign(piece=folder.name))
     if not comparisons:
         raise FileNotFoundError(f"no {COMPARISON} under {root}/*/: run `make reproduce` first")
-    cell_frame = (pd.concat(cells, ignore_index=True) if cells
-                  else pd.DataFrame(columns=[*CELL_COLUMNS, "status"]))  # fmt: skip
-    if "status" in cell_frame:
-        cell_frame = cell_frame[cell_frame["status"] == "ok"]
-    cell_frame = cell_frame[CELL_COLUMNS].reset_index(drop=True)
-    return pd.concat(comparisons, ignore_index=True), cell_frame
+    return pd.concat(comparisons, ignore_index=True), _cells(cells)
+
+
+def read_fan_in(root: Path) -> pd.DataFrame:
+    """The nets without pretraining of every ``<piece>-fan-in`` folder under ``root`` (its
+    cells.csv; ``piece`` is the piece's name), the effects' fan-in baseline; empty when none."""
+    cells = [_no_dropout(pd.read_csv(path)).assign(
+                 piece=path.parents[2].name.removesuffix(FAN_IN_SUFFIX))
+             for path in sorted(Path(root).glob(f"*{FAN_IN_SUFFIX}/{CELLS}"))]  # fmt: skip
+    frame = _cells(cells)
+    return frame[frame["pretraining"] == "none"].reset_index(drop=True)
+
+
+def _overlap(table: pd.DataFrame) -> list[str]:
+    """The earlier rule, kept for reference: 'within intervals' when the two binomial intervals
+    overlap, else better / worse; a cell without a number keeps its status word."""
+    return [
+        ("within intervals" if abs(d) <= o + p else "better" if d < 0 else "worse")
+        if pd.notna(d) else s
+        for d, o, p, s in zip(table["ours_pct"] - table["paper_pct"], table["ours_ci_pct"],
+                              table["paper_ci_pct"], table["status"], strict=True)
+    ]  # fmt: skip
 
 
 def stack(comparisons: pd.DataFrame, cells: pd.DataFrame, margin: float = MARGIN) -> pd.DataFrame:
-    """One row per (piece, published cell) with our seed spread attached and the rule applied;
-    ``overlap`` keeps the pieces' own verdict (the two binomial intervals overlap)."""
+    """One row per (piece, published cell) with our seed spread attached (from the cells) and the
+    rule applied; ``overlap`` is the earlier rule's verdict (the two binomial intervals overlap),
+    whichever verdict the piece's report wrote."""
     spread = cells.assign(ours_std_pct=100 * cells["std"].astype(float))
     spread = spread[["piece", "dataset", "depth", "pretraining", "ours_std_pct", "n_seeds"]]
-    table = comparisons.rename(columns={"verdict": "overlap"}).merge(
+    # the rule's columns come from the cells here, whatever the piece's report wrote
+    own = comparisons.drop(columns=[c for c in COLUMNS[COLUMNS.index("ours_std_pct"):]
+                                    if c in comparisons])  # fmt: skip
+    table = own.merge(
         spread, on=["piece", "dataset", "depth", "pretraining"], how="left", validate="m:1"
     )
+    table["overlap"] = _overlap(table)
     table["n_seeds"] = table["n_seeds"].fillna(0).astype(int)
     return judge_cells(table, margin)[COLUMNS]
 
@@ -129,7 +174,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--margin {args.margin}: a fraction of the published error, in [0, 1)")
     comparisons, cells = read_pieces(args.root)
     table = stack(comparisons, cells, args.margin)
-    effects = effects_table(table, cells)
+    fan_in = read_fan_in(args.root)
+    effects = effects_table(table, cells, fan_in)
     files.write_with(args.out, lambda p: table.to_csv(p, index=False))
     effects_csv = effects_path(args.out)
     files.write_with(effects_csv, lambda p: effects.to_csv(p, index=False))
@@ -141,7 +187,10 @@ def main(argv: list[str] | None = None) -> None:
             files.write_with(figure_path(csv), lambda p, fig=fig: p.write_bytes(fig.png))
             wrote.append(str(figure_path(csv)))
     print(markdown(table))
-    print(f"\n{counts_line(table, args.margin, args.label)}\nwrote {', '.join(wrote)}")
+    baselines = "glorot" + (f" and fan-in ({', '.join(sorted(set(fan_in['piece'])))})"
+                            if len(fan_in) else " only (no <piece>-fan-in folder)")  # fmt: skip
+    print(f"\n{counts_line(table, args.margin, args.label)}\neffects against {baselines}\n"
+          f"wrote {', '.join(wrote)}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -10,7 +10,16 @@ err(a) - err(b), positive when b is better):
 
 Ours are computed over the data set's cells of every piece (rectangles' depth-1 and depth-3 cells
 come from two pieces); published from the first source that has both cells (verified first), so
-an effect is never a difference across two papers. Intervals (95%):
+an effect is never a difference across two papers.
+
+Two baselines (column ``baseline``): **glorot**, the pieces' own nets without pretraining
+(Glorot's initialisation), gives every effect; **fan-in**, the nets without pretraining of the
+``<piece>-fan-in`` folders (config/reproduce/fan-in.yaml: the papers'-era init
+U[-1/sqrt(n_in), 1/sqrt(n_in)]), gives again the effects that involve a net without pretraining
+(every pretraining gain, the depth steps without pretraining) where ours has the fan-in net,
+against the same published effect. A depth step of a pretraining method involves no baseline: it
+is listed once, as glorot (the pieces' runs). Without fan-in nets the table has the glorot rows
+only. Intervals (95%):
 
 - ours: the larger of Welch's t interval over seeds (unpaired: the per-seed pairing is not in the
   cells' summary, so this is conservative) and the binomial one of a difference of two error rates
@@ -35,11 +44,17 @@ from matplotlib.figure import Figure
 from layerwise.report.reproduction_rule import binomial_half_width, judge, larger, welch_half_width
 from layerwise.report.style import WIDTH_IN, FigureOut, method_style, styled, to_png
 
-EFFECT_COLUMNS = ["dataset", "kind", "pretraining", "depth_a", "depth_b", "baseline", "source",
+EFFECT_COLUMNS = ["dataset", "baseline", "kind", "pretraining", "depth_a", "depth_b", "source",
                   "unverified", "ours_a_pct", "ours_b_pct", "ours_pct", "ours_hw_pct",
                   "paper_a_pct", "paper_b_pct", "paper_pct", "paper_hw_pct", "diff_pct",
                   "diff_hw_pct", "verdict"]  # fmt: skip
 GAIN, STEP = "pretraining gain", "depth step"
+#: The baselines: the pieces' own nets without pretraining, and the fan-in folders' ones.
+GLOROT, FAN_IN = "glorot", "fan-in"
+BASELINES_CAPTION = (
+    " [glorot]: against the pieces' own nets without pretraining (Glorot's init); [fan-in]: "
+    "against the fan-in folders' ones (the papers'-era init), the same published effect."
+)
 
 
 def _ours(cells: pd.DataFrame) -> dict:
@@ -81,19 +96,19 @@ def _ours_effect(a, b) -> tuple[float, float]:
     return 100 * (float(a.mean) - float(b.mean)), 100 * larger(welch, binomial)
 
 
-def effects_table(table: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
-    """Every effect that ours or a published table has, for the data sets of the stacked table
-    (``layerwise.report.reproduction.stack``); ``cells`` are ours (piece, dataset, depth,
-    pretraining, mean, std, n_seeds, n_test; fractions)."""
-    ours, published = _ours(cells), _published(table)
+def _effect_rows(table: pd.DataFrame, ours: dict, baseline: str) -> list[dict]:
+    """The effects of every data set of ``table`` with ``ours`` as our cells, labelled
+    ``baseline``; ``_order`` keeps the pair's place within its data set."""
+    published = _published(table)
     rows = []
     for dataset in table["dataset"].drop_duplicates():
         keys = {(m, d) for ds, m, d in ours if ds == dataset}
         for _, _, cells_of in published.get(dataset, []):
             keys |= set(cells_of)
-        for kind, a, b in _pairs(keys):
-            row = dict(dataset=dataset, kind=kind, pretraining=b[0], depth_a=a[1], depth_b=b[1],
-                       baseline=a[0], source="", unverified=False)  # fmt: skip
+        for order, (kind, a, b) in enumerate(_pairs(keys)):
+            row = dict(dataset=dataset, baseline=baseline, kind=kind, pretraining=b[0],
+                       depth_a=a[1], depth_b=b[1], source="", unverified=False,
+                       _order=order)  # fmt: skip
             oa, ob = ours.get((dataset, *a)), ours.get((dataset, *b))
             if oa is not None and ob is not None:
                 effect, half = _ours_effect(oa, ob)
@@ -108,7 +123,37 @@ def effects_table(table: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
                            paper_hw_pct=math.hypot(c[a][1], c[b][1]))  # fmt: skip
             if "ours_pct" in row or "paper_pct" in row:
                 rows.append(row)
-    frame = pd.DataFrame(rows).reindex(columns=EFFECT_COLUMNS)
+    return rows
+
+
+def _fan_in_rows(table: pd.DataFrame, cells: pd.DataFrame, fan_in: pd.DataFrame) -> list[dict]:
+    """The effects involving a net without pretraining, that net taken from ``fan_in``: only those
+    where ours has it (the published-only rows are the glorot ones)."""
+    nets = pd.concat([fan_in[fan_in["pretraining"] == "none"],
+                      cells[cells["pretraining"] != "none"]], ignore_index=True)  # fmt: skip
+    rows = _effect_rows(table, _ours(nets), FAN_IN)
+    return [r for r in rows
+            if "ours_pct" in r and (r["kind"] == GAIN or r["pretraining"] == "none")]  # fmt: skip
+
+
+def effects_table(
+    table: pd.DataFrame, cells: pd.DataFrame, fan_in: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Every effect that ours or a published table has, for the data sets of the stacked table
+    (``layerwise.report.reproduction.stack``); ``cells`` are ours (piece, dataset, depth,
+    pretraining, mean, std, n_seeds, n_test; fractions). ``fan_in``: our nets without pretraining
+    from the fan-in folders (same columns); when it has any, the effects involving a net without
+    pretraining come again against it (``baseline`` fan-in), each beside its glorot row."""
+    rows = _effect_rows(table, _ours(cells), GLOROT)
+    if fan_in is not None and not fan_in.empty:
+        rows += _fan_in_rows(table, cells, fan_in)
+    frame = pd.DataFrame(rows).reindex(columns=[*EFFECT_COLUMNS, "_order"])
+    if rows:  # each fan-in row beside its glorot row, data sets in the table's order
+        datasets = {d: i for i, d in enumerate(table["dataset"].drop_duplicates())}
+        frame = frame.assign(_set=frame["dataset"].map(datasets),
+                             _base=(frame["baseline"] == FAN_IN).astype(int))  # fmt: skip
+        frame = frame.sort_values(["_set", "_order", "_base"], kind="stable")
+    frame = frame[EFFECT_COLUMNS].reset_index(drop=True)
     frame["diff_pct"] = frame["ours_pct"] - frame["paper_pct"]
     frame["diff_hw_pct"] = np.hypot(frame["ours_hw_pct"], frame["paper_hw_pct"])
     frame["verdict"] = [
@@ -120,11 +165,14 @@ def effects_table(table: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def effect_label(r) -> str:
-    """'rbm - none, depth 3' for a gain, 'rbm, depth 1 -> 2' for a step."""
-    if r.kind == GAIN:
-        return f"gain {r.pretraining}, d{r.depth_b}"
-    return f"{r.pretraining}, d{r.depth_a}->{r.depth_b}"
+def effect_label(r, baselines: bool = False) -> str:
+    """'gain rbm, d3' for a gain, 'rbm, d1->2' for a step; with ``baselines``, an effect that
+    involves a net without pretraining says against which: 'gain rbm, d3 [fan-in]'."""
+    label = (f"gain {r.pretraining}, d{r.depth_b}" if r.kind == GAIN
+             else f"{r.pretraining}, d{r.depth_a}->{r.depth_b}")  # fmt: skip
+    if baselines and (r.kind == GAIN or r.pretraining == "none"):
+        label += f" [{r.baseline}]"
+    return label
 
 
 def _bar(ax, x, y, half, lim, style, filled: bool) -> None:
@@ -163,6 +211,7 @@ def effects_figure(effects: pd.DataFrame) -> FigureOut | None:
     if drawn.empty:
         return None
     panels = list(drawn.groupby("dataset", sort=False))
+    baselines = bool((drawn["baseline"] == FAN_IN).any())
     heights = [max(len(part), 2) for _, part in panels]
     with styled():
         fig = Figure(figsize=(WIDTH_IN, 0.24 * sum(heights) + 0.7 * len(panels) + 0.6),
@@ -176,7 +225,8 @@ def effects_figure(effects: pd.DataFrame) -> FigureOut | None:
                 _bar(ax, float(r.paper_pct), y - 0.17, float(r.paper_hw_pct), lim, style, False)
                 _bar(ax, float(r.ours_pct), y + 0.17, float(r.ours_hw_pct), lim, style, True)
             ax.axvline(0.0, color="0.4", linewidth=0.8, linestyle="--")
-            ax.set_yticks(range(len(part)), [effect_label(r) for r in part.itertuples()])
+            ax.set_yticks(range(len(part)),
+                          [effect_label(r, baselines) for r in part.itertuples()])  # fmt: skip
             ax.set(
                 xlim=lim,
                 ylim=(len(part) - 0.5, -0.5),
@@ -193,5 +243,5 @@ def effects_figure(effects: pd.DataFrame) -> FigureOut | None:
         "The papers' effects, ours (filled) against published (hollow), 95% intervals: the "
         "pretraining gain (no pretraining minus the method, same depth) and the depth step (the "
         "method at the shallower depth minus the deeper); arrows: an interval running off the "
-        "panel.",
+        "panel." + (BASELINES_CAPTION if baselines else ""),
     )
