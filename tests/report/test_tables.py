@@ -9,9 +9,16 @@ import pandas as pd
 import pytest
 
 from layerwise.report.cells import CellLookup, CellStat, cell_stats, ci95, mark_best
-from layerwise.report.compare import compare_published, verdict
+from layerwise.report.compare import compare_published, compare_tables, verdict
 from layerwise.report.errors import ReportError
-from layerwise.report.summary import MAX_SENTENCES, build_summary, compare_cells, depth_effect
+from layerwise.report.reproduction_rule import rule_sentence
+from layerwise.report.summary import (
+    MAX_SENTENCES,
+    build_summary,
+    compare_cells,
+    depth_effect,
+    reproduction_sentences,
+)
 from layerwise.report.tables import Grid, depth_table, dropout_table, table_2007
 
 
@@ -156,10 +163,47 @@ def test_compare_published_matches_and_labels():
     ])  # fmt: skip
     out = compare_published(ref, lookup, grid, {"a": 50000, "b": 50000})
     assert list(out["model"]) == ["DBN-2", "DBN-1", "NNet", "SAA-1"]
-    assert list(out["verdict"]) == ["within intervals", "better", "worse", "diverged"]
+    # the rule (one seed per cell: the binomial half-widths); DBN-2 is 2.71 against 2.74
+    assert list(out["verdict"]) == ["consistent", "better", "worse", "diverged"]
+    assert list(out["counted"]) == [True] * 4
     assert list(out["unverified"]) == [False, True, False, False]
     assert out.loc[0, "diff_pct"] == pytest.approx(2.71 - 2.74)
     assert out.loc[2, "paper_ci_pct"] == pytest.approx(100 * ci95(0.03, 50000))
+
+
+def _ref(model, method, depth, pct, ci, status="verified", source="P"):
+    return dict(source=source, table="t", dataset="a", model=model, pretraining=method,
+                depth=float(depth), test_error_pct=pct, ci95_pct=ci, status=status)  # fmt: skip
+
+
+def test_compare_published_counts_each_net_once_and_states_the_rule():
+    """The 2007 row of a 2009 cell is the same net: judged, shown, not counted; a dropout row is
+    another net (the dropout-on cell)."""
+    _, grid, lookup = _lookup_frame()
+    ref = pd.DataFrame([
+        _ref("DBN-1", "rbm", 1, 3.94, 0.17, status="recalled", source="P2007"),
+        _ref("deep net", "rbm", 1, 3.17, 0.15, source="P2009"),
+        _ref("NNet", "none", 1, 4.50, 0.18, source="P2009"),
+        _ref("NNet dropout", "none", 1, 4.00, 0.17, source="S2014"),
+        _ref("SAA-1", "autoencoder", 1, 3.0, 0.15, source="P2009"),
+    ])  # fmt: skip
+    out = compare_published(ref, lookup, grid, {"a": 50000})
+    assert list(out["verdict"]) == ["better", "consistent", "consistent", "consistent",
+                                    "diverged"]  # fmt: skip
+    assert list(out["counted"]) == [False, True, True, True, True]
+    assert list(out["dropout"]) == [False, False, False, True, False]
+    assert out.loc[1, "diff_hw_pct"] == pytest.approx(math.hypot(100 * ci95(0.031, 50000), 0.15))
+    head, misses = reproduction_sentences(out)
+    assert head.startswith("Of the 4 distinct published cells this run covers (5 published rows: "
+                           "a net compared with two papers counts once), ours is consistent with "
+                           "published in 3, better in 0 and worse in 0; 1 has no finished "
+                           "result. Rule: per distinct cell")  # fmt: skip
+    assert head.endswith(rule_sentence())
+    assert misses == ["Not reproduced: a SAA-1 depth 1: our cell is diverged."]
+    tables = compare_tables(out)
+    assert rule_sentence() in tables[0].caption and "within intervals" not in tables[0].caption
+    dbn1 = tables[0].rows[0]
+    assert (dbn1[-1].text, dbn1[-1].note) == ("better", "unverified; same net, not counted")
 
 
 def test_summary_sentences_come_from_numbers():

@@ -7,11 +7,16 @@ choice: rows of Srivastava et al. (2014) whose model name says "dropout" are com
 dropout-on cell.
 
 Only cells inside the run's grid (data sets, depths, methods, dropout settings) are covered; a
-covered cell the run did not finish is listed as "missing" or "diverged". Verdict: "within
-intervals" when the two 95% intervals overlap, else "better" (ours lower) or "worse". Where the
-paper prints no interval we use 1.96 sqrt(p(1-p)/n_test) with our n_test. Rows whose status is
-neither ``verified`` nor ``recalled`` (e.g. Hinton & Salakhutdinov's reconstruction errors, which
-are not error rates) are skipped; ``recalled`` rows are labelled "unverified"."""
+covered cell the run did not finish is listed as "missing" or "diverged". Verdict: the
+reproduction's rule (``layerwise.report.reproduction_rule``): ours - published with a 95% interval
+combining ours (the larger of the t interval over seeds and the binomial one) and the published
+one, "consistent" when it contains 0 or lies within the equivalence margin, else "better" (below 0)
+or "worse". Where the paper prints no interval we use 1.96 sqrt(p(1-p)/n_test) with our n_test.
+Counts are over distinct cells: one of our nets compared with two papers (the 2007 rows of the
+MNIST sets and the 2009 depth table) counts once, against its verified reference (``counted``).
+Rows whose status is neither ``verified`` nor ``recalled`` (e.g. Hinton & Salakhutdinov's
+reconstruction errors, which are not error rates) are skipped; ``recalled`` rows are labelled
+"unverified"."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import math
 import pandas as pd
 
 from layerwise.report.cells import CellLookup, ci95, method_label
+from layerwise.report.reproduction_rule import MARGIN, judge_cells, rule_sentence
 from layerwise.report.tables import Cell, Grid, Table
 
 PRETRAINING_NAMES = {
@@ -32,7 +38,8 @@ COMPARABLE_STATUS = ("verified", "recalled")
 
 
 def verdict(ours: float, ours_ci: float, paper: float, paper_ci: float) -> str:
-    """'within intervals' if [ours +- ours_ci] meets [paper +- paper_ci], else 'better'/'worse'."""
+    """'within intervals' if [ours +- ours_ci] meets [paper +- paper_ci], else 'better'/'worse'
+    (the overlap verdict of the dropout section; published cells are judged by the rule)."""
     if abs(ours - paper) <= ours_ci + paper_ci:
         return "within intervals"
     return "better" if ours < paper else "worse"
@@ -40,7 +47,8 @@ def verdict(ours: float, ours_ci: float, paper: float, paper_ci: float) -> str:
 
 COMPARE_COLUMNS = ["source", "table", "dataset", "model", "pretraining", "depth", "dropout",
                    "paper_pct", "paper_ci_pct", "status", "unverified", "ours_pct", "ours_ci_pct",
-                   "diff_pct", "verdict"]  # fmt: skip
+                   "ours_std_pct", "n_seeds", "ours_hw_pct", "diff_pct", "diff_hw_pct", "verdict",
+                   "counted"]  # fmt: skip
 
 
 def _covered(ref, grid: Grid) -> tuple[str, bool] | None:
@@ -55,9 +63,15 @@ def _covered(ref, grid: Grid) -> tuple[str, bool] | None:
 
 
 def compare_published(
-    reference: pd.DataFrame, lookup: CellLookup, grid: Grid, n_test: dict[str, float]
+    reference: pd.DataFrame,
+    lookup: CellLookup,
+    grid: Grid,
+    n_test: dict[str, float],
+    margin: float = MARGIN,
 ) -> pd.DataFrame:
-    """Published rows the run covers -> frame (all in percent) with our numbers and the verdict.
+    """Published rows the run covers -> frame (all in percent) with our numbers, the rule's
+    half-widths (ours_hw_pct, diff_hw_pct), its verdict and ``counted`` (the row that counts for
+    its net: one per data set, method, depth and dropout setting).
 
     n_test maps data set -> our test-set size (for papers that print no interval).
     """
@@ -75,24 +89,27 @@ def compare_published(
                    pretraining=method, depth=int(ref.depth), dropout=dropout,
                    paper_pct=100 * paper, paper_ci_pct=100 * paper_ci, status=ours.status,
                    unverified=ref.status != "verified", ours_pct=math.nan,
-                   ours_ci_pct=math.nan, diff_pct=math.nan, verdict=ours.status)  # fmt: skip
+                   ours_ci_pct=math.nan, ours_std_pct=math.nan, n_seeds=0)  # fmt: skip
         if ours.ok:
             row.update(ours_pct=100 * ours.mean, ours_ci_pct=100 * ours.ci,
-                       diff_pct=100 * (ours.mean - paper),
-                       verdict=verdict(ours.mean, ours.ci, paper, paper_ci))  # fmt: skip
+                       ours_std_pct=100 * ours.std, n_seeds=ours.n_seeds)  # fmt: skip
         rows.append(row)
-    return pd.DataFrame(rows, columns=COMPARE_COLUMNS)
+    frame = pd.DataFrame(rows, columns=COMPARE_COLUMNS[: COMPARE_COLUMNS.index("ours_hw_pct")])
+    # the rule's distinct cells are per piece: here one run, its dropout cells apart
+    judged = judge_cells(frame.assign(piece=frame["dropout"].astype(bool)), margin)
+    return judged[COMPARE_COLUMNS]
 
 
 def _compare_row(r) -> list[Cell]:
     if r.status == "ok":
-        ours = Cell(f"{r.ours_pct:.2f}% ± {r.ours_ci_pct:.2f}", "value")
-        diff = Cell(f"{r.diff_pct:+.2f}", "value")
+        ours = Cell(f"{r.ours_pct:.2f}% ± {r.ours_hw_pct:.2f}", "value")
+        diff = Cell(f"{r.diff_pct:+.2f} ± {r.diff_hw_pct:.2f}", "value")
     else:
         ours, diff = Cell(r.status, r.status), Cell("")
     label = method_label(r.pretraining) + (" + dropout" if r.dropout else "")
+    notes = ["unverified"] * bool(r.unverified) + ["same net, not counted"] * (not r.counted)
     verdict_cell = Cell(r.verdict, "verdict-" + r.verdict.replace(" ", "-"),
-                        note="unverified" if r.unverified else "")  # fmt: skip
+                        note="; ".join(notes))  # fmt: skip
     return [Cell(r.dataset), Cell(str(r.model)), Cell(label), Cell(str(r.depth)), ours,
             Cell(f"{r.paper_pct:.2f}% ± {r.paper_ci_pct:.2f}", "value"), diff,
             verdict_cell]  # fmt: skip
@@ -109,9 +126,11 @@ def compare_tables(frame: pd.DataFrame) -> list[Table]:
         tables.append(Table(
             f"table_published_{source}_{name}".replace("-", "_"),
             f"Ours versus {source} ({name})",
-            f"Published cells this run covers ({status}). Diff. = ours - paper in percentage "
-            "points. Verdict: within intervals when the 95% intervals overlap, otherwise better "
-            "or worse; missing/diverged when our cell has no finished member.",
+            f"Published cells this run covers ({status}). Ours: mean over seeds ± the rule's "
+            "half-width (the larger of the t one over seeds and the binomial one). Diff. = ours "
+            f"- paper in percentage points ± the combined half-width. {rule_sentence()} "
+            "Missing/diverged: our cell has no finished member; same net, not counted: the net "
+            "is counted against its verified reference.",
             ["Data set", "Model", "Pretraining", "Depth", "Ours", "Paper", "Diff.", "Verdict"],
             [_compare_row(r) for r in part.itertuples(index=False)],
             n_label_columns=4,

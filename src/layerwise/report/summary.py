@@ -4,9 +4,11 @@ hard-coded findings (no per-cell list: the tables hold every cell).
 One sentence each: the claims' verdicts (the claims section comes next); and three questions of
 Larochelle et al. (JMLR 2009, Sections 4-5): does pretraining beat random initialisation at equal
 depth (counted over data set x depth x method); does depth help (counted over data set x method);
-how many published cells does this run reproduce; plus, when there are any, the cells that have no
-number. "Beats" means the 95% intervals are disjoint and ours is lower; overlapping intervals are a
-tie. All comparisons use the dropout-off cells, as the papers did."""
+how do the published cells this run covers compare (the reproduction's rule,
+``layerwise.report.reproduction_rule``: consistent / better / worse, counted over distinct cells,
+the rule stated beside the counts); plus, when there are any, the cells that have no number.
+"Beats" means the 95% intervals are disjoint and ours is lower; overlapping intervals are a tie.
+All comparisons use the dropout-off cells, as the papers did."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pandas as pd
 
 from layerwise.report.cells import CellLookup, CellStat
 from layerwise.report.claims_section import claims_sentence
+from layerwise.report.reproduction_rule import VERDICTS, rule_sentence, verdict_counts
 from layerwise.report.tables import Grid
 
 #: The summary at the top of the report stays short: a reader gets the findings at a glance.
@@ -83,21 +86,25 @@ def _short(method: str) -> str:
 
 
 def reproduction_sentences(compared: pd.DataFrame) -> tuple[str, list[str]]:
-    """Headline on published cells reproduced (within intervals) and one line per miss."""
+    """Headline on the published cells (``compare.compare_published``: the rule's verdicts),
+    counted over distinct cells with the rule in the same headline, and one line per counted cell
+    that is not consistent."""
     if compared.empty:
         return "No published cell is covered by this run.", []
-    done = compared[compared["status"] == "ok"]
-    within = int((done["verdict"] == "within intervals").sum())
-    better = int((done["verdict"] == "better").sum())
-    worse = int((done["verdict"] == "worse").sum())
-    absent = len(compared) - len(done)
+    counts = verdict_counts(compared)
+    n = sum(counts.values())
+    rows = f" ({len(compared)} published rows: a net compared with two papers counts once)"
+    absent = n - sum(counts[v] for v in VERDICTS)
     head = (
-        f"We reproduce {within} of the {len(compared)} published cells this run covers "
-        f"(intervals overlap); {better} are better than published, {worse} worse"
-        + (f", {absent} have no finished result." if absent else ".")
+        f"Of the {n} distinct published cells this run covers{rows if len(compared) > n else ''}, "
+        f"ours is consistent with published in {counts['consistent']}, better in "
+        f"{counts['better']} and worse in {counts['worse']}"
+        + (f"; {absent} {'has' if absent == 1 else 'have'} no finished result" if absent else "")
+        + ". "
+        + rule_sentence()
     )
     misses = []
-    for r in compared[compared["verdict"] != "within intervals"].itertuples(index=False):
+    for r in compared[compared["counted"] & (compared["verdict"] != "consistent")].itertuples():
         label = " (unverified)" if r.unverified else ""
         if r.status != "ok":
             misses.append(
@@ -107,8 +114,9 @@ def reproduction_sentences(compared: pd.DataFrame) -> tuple[str, list[str]]:
             continue
         misses.append(
             f"Not reproduced: {r.dataset} {r.model} depth {r.depth}{label}: ours "
-            f"{r.ours_pct:.2f}% ± {r.ours_ci_pct:.2f} vs paper {r.paper_pct:.2f}% ± "
-            f"{r.paper_ci_pct:.2f} ({r.verdict})."
+            f"{r.ours_pct:.2f}% ± {r.ours_hw_pct:.2f} vs paper {r.paper_pct:.2f}% ± "
+            f"{r.paper_ci_pct:.2f}, ours - paper {r.diff_pct:+.2f} ± {r.diff_hw_pct:.2f} "
+            f"({r.verdict})."
         )
     return head, misses
 
