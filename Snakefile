@@ -35,7 +35,7 @@ if not workflow.dryrun:
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/finetune.smk"
-include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/collect.smk"
 include: "workflow/rules/track.smk"
 include: "workflow/rules/dropout_study.smk"
 include: "workflow/rules/deep_autoencoder.smk"

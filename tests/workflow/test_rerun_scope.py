@@ -53,7 +53,7 @@ def test_finetune_budget_reruns_finetuning_only(smoke_study, mnist_dir, tmp_path
     assert rules.get("finetune") == 4  # every fine-tuning job of the smoke grid
     assert "dataset" not in rules and "pretrain" not in rules
     assert not {"dropout_study", "deep_autoencoder"} & set(rules)  # other studies untouched
-    assert {"results", "report", "track"} <= set(rules)  # downstream of fine-tuning
+    assert {"collect", "report", "track"} <= set(rules)  # downstream of fine-tuning
 
 
 def test_tracking_setting_reruns_only_tracking(smoke_study, mnist_dir, tmp_path):

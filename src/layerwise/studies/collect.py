@@ -36,7 +36,7 @@ def _read_members(path: Path) -> pd.DataFrame:
     return df
 
 
-def collect_results(
+def read_job_tables(
     job_dirs: list[Path], tie_break: str = "valid_loss"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read every fine-tuning job directory; return (results table with `selected`, history).
@@ -87,12 +87,12 @@ def write_study_tables(
     out_history: Path,
     out_provenance: Path,
 ) -> None:
-    """The `results` rule: tidy table, concatenated history and provenance, written atomically.
+    """The `collect` rule: tidy table, concatenated history and provenance, written atomically.
 
     ``config`` is what the study trained with (the config without its ``report``, ``tracking``
     and ``resources`` sections, so that changing those does not rebuild the table).
     """
-    table, history = collect_results(finetune_dirs, config["finetune"]["tie_break"])
+    table, history = read_job_tables(finetune_dirs, config["finetune"]["tie_break"])
     files.write_with(out_results, lambda p: table.to_csv(p, index=False))
     files.write_with(out_history, lambda p: history.to_csv(p, index=False))
     stages, n_runs, devices = stage_wall_times(record_paths)

@@ -54,7 +54,7 @@ SECONDS_PER_TFLOP = {"pretrain": 39.0, "finetune": 19.0, "dropout_study": 11.2,
                      "deep_autoencoder": 15.6}  # fmt: skip
 #: Single-thread float32 matrix-product rate of that machine (GFLOP/s, :func:`calibrate`).
 REFERENCE_GFLOPS = 157.0
-#: Job seconds of everything not counted in FLOP (data, baselines, results, report, MLflow import)
+#: Job seconds of everything not counted in FLOP (data, baselines, collect, report, MLflow import)
 #: for a profile with the papers' split sizes, on the development machine.
 FIXED_JOB_SECONDS = 165.0
 

@@ -3,10 +3,10 @@
 
 
 localrules:
-    results,
+    collect,
 
 
-rule results:
+rule collect:
     input:
         members=[f"{d}/{L.MEMBERS}" for d in finetune_dirs()],
         records=[f"{d}/{L.RECORD}" for d in finetune_dirs()]
@@ -16,8 +16,8 @@ rule results:
         history=L.HISTORY_CSV,
         provenance=L.PROVENANCE,
     log:
-        "results/logs/results.log",
+        "results/logs/collect.log",
     params:
         config=STUDY_CONFIG,
     script:
-        "../scripts/collect_results.py"
+        "../scripts/collect.py"
