@@ -26,7 +26,7 @@ from layerwise.tracking import (  # noqa: E402
     import_study,
     resolve_tracking_uri,
 )
-from layerwise.tracking.jobs import load_job, read_selection  # noqa: E402
+from layerwise.tracking.job_dirs import load_job, read_selection  # noqa: E402
 
 STUDY = "layerwise-test"
 PRETRAIN = "pretrain/mnist-basic/rbm/lr0.01-e3-k1"

@@ -33,7 +33,7 @@ from layerwise.engine import population as pop
 from layerwise.engine.finetune import FinetuneSettings, finetune
 from layerwise.engine.layers import init_layer
 from layerwise.engine.pretrain import PretrainSettings, pretrain_stack
-from layerwise.studies.jobs import JobClock, job_record
+from layerwise.studies.job_io import JobClock, job_record
 
 QUIET = {"log": lambda line: None}
 N_IN, N_H = 300, 256

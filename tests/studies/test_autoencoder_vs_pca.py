@@ -10,7 +10,7 @@ from layerwise.config import read_yaml, validate_config
 from layerwise.data.io import save_dataset
 from layerwise.engine.pca import fit_pca, pca_reconstruct, squared_error_per_image
 from layerwise.studies.autoencoder_vs_pca import run_autoencoder_job
-from layerwise.studies.jobs import RunSettings
+from layerwise.studies.job_io import RunSettings
 
 REPO = Path(__file__).resolve().parents[2]
 QUIET = {"log": lambda line: None}

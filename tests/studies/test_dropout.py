@@ -23,7 +23,7 @@ from layerwise.studies.dropout import (
     run_dropout_job,
     study_members,
 )
-from layerwise.studies.jobs import RunSettings
+from layerwise.studies.job_io import RunSettings
 from layerwise.studies.members import finetune_settings
 
 ROOT = Path(__file__).resolve().parents[2]

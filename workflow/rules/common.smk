@@ -3,7 +3,7 @@
 # A rule's params are its job's whole input from the config: Snakemake reruns a job exactly when
 # they change (rerun trigger "params"), so no rule receives the whole config. Snakemake compares
 # only builtin params (a dataclass is ignored), so a rule that hands its script objects (`job`,
-# `run`) also passes their plain form as `slice` (layerwise.studies.jobs.job_slice): the same
+# `run`) also passes their plain form as `slice` (layerwise.studies.job_io.job_slice): the same
 # dict the job writes to its config.yaml and hashes into its record.
 
 import os
@@ -16,7 +16,7 @@ from layerwise import layout as L
 from layerwise.config import ConfigError, check_config
 from layerwise.data.job import baselines_datasets, baselines_slice, dataset_slice
 from layerwise.studies import grid as G
-from layerwise.studies.jobs import RunSettings, job_slice
+from layerwise.studies.job_io import RunSettings, job_slice
 
 # MLflow 3 sends usage telemetry by default; a benchmark run should not phone home.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

@@ -38,7 +38,7 @@ from layerwise.engine.deep_autoencoder import (
     train_deep_autoencoder,
 )
 from layerwise.engine.pca import fit_pca, pca_codes, pca_reconstruct, squared_error_per_image
-from layerwise.studies.jobs import (
+from layerwise.studies.job_io import (
     JobClock,
     RunSettings,
     job_record,

@@ -4,7 +4,7 @@ Its grid (which jobs exist, their resolved members) is ``layerwise.studies.grid`
 job: greedy layer-wise pretraining of a stack per seed, and supervised fine-tuning of every member
 of one (data set, depth) population. Each job receives only its own description (a
 :class:`~layerwise.studies.grid.PretrainJob` or :class:`~layerwise.studies.grid.FinetuneJob`) and
-the :class:`~layerwise.studies.jobs.RunSettings`, and writes its directory (``layerwise.layout``)
+the :class:`~layerwise.studies.job_io.RunSettings`, and writes its directory (``layerwise.layout``)
 atomically; the MLflow import happens later, from these files.
 """
 
@@ -21,7 +21,7 @@ from layerwise.data.io import load_dataset
 from layerwise.engine.finetune import finetune
 from layerwise.engine.pretrain import PretrainSettings, pretrain_stack
 from layerwise.studies.grid import FinetuneJob, PretrainJob, pretrain_path
-from layerwise.studies.jobs import (
+from layerwise.studies.job_io import (
     JobClock,
     RunSettings,
     job_record,

@@ -55,7 +55,7 @@ from layerwise.data.io import load_dataset
 from layerwise.engine.finetune import finetune
 from layerwise.engine.layers import init_layer
 from layerwise.metrics import select_best
-from layerwise.studies.jobs import (
+from layerwise.studies.job_io import (
     JobClock,
     RunSettings,
     job_record,

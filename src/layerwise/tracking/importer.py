@@ -22,7 +22,7 @@ from mlflow.exceptions import MlflowException
 
 from layerwise import files
 from layerwise.tracking import runs as runlog
-from layerwise.tracking.jobs import (
+from layerwise.tracking.job_dirs import (
     LOG_WEIGHTS_CHOICES,
     Job,
     load_job,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from mlflow.entities import Metric, Param
 
-from layerwise.tracking.jobs import Job
+from layerwise.tracking.job_dirs import Job
 
 FINAL_METRICS = (
     "train_error",

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from layerwise import layout
-from layerwise.studies.jobs import write_predictions
+from layerwise.studies.job_io import write_predictions
 
 
 def test_write_predictions_stores_evaluated_members_only(tmp_path):
