@@ -39,6 +39,7 @@ include: "workflow/rules/collect.smk"
 include: "workflow/rules/track.smk"
 include: "workflow/rules/dropout_study.smk"
 include: "workflow/rules/deep_autoencoder.smk"
+include: "workflow/rules/claims.smk"
 include: "workflow/rules/report.smk"
 
 

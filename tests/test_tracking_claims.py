@@ -24,11 +24,11 @@ from layerwise.tracking import log_claims  # noqa: E402
 STUDY = "test"
 EXPERIMENT = f"layerwise-{STUDY}"
 NOT_TESTED = "not tested by this profile"
-CLAIMS = [  # id, verdict, effect, ci_low, ci_high, n_comparisons, n_for, n_against, unit
+CLAIMS = [  # id, verdict, effect, ci_low, ci_high, n_primary, n_for, n_against, unit
     ("1", NOT_TESTED, math.nan, math.nan, math.nan, 0, 0, 0, "pp"),
     ("2", "supported", -0.021, -0.025, -0.017, 18, 18, 0, "pp"),
     ("5", "contradicted", 0.3, 0.2, 0.4, 3, 0, 3, "log10/layer"),
-    ("6b", "inconclusive", -4.0, math.nan, math.nan, 1, 0, 0, "sq. error/image"),
+    ("6b", "underpowered", -4.0, math.nan, math.nan, 1, 0, 0, "sq. error/image"),
 ]
 
 
@@ -38,7 +38,7 @@ def _no_telemetry(monkeypatch):
 
 
 def write_claims(root: Path, rows=CLAIMS) -> Path:
-    cols = ["id", "verdict", "effect", "ci_low", "ci_high", "n_comparisons", "n_for", "n_against",
+    cols = ["id", "verdict", "effect", "ci_low", "ci_high", "n_primary", "n_for", "n_against",
             "unit"]  # fmt: skip
     frame = pd.DataFrame(rows, columns=cols).assign(statement="s", weakest="")
     root.mkdir(parents=True, exist_ok=True)
@@ -71,14 +71,14 @@ def test_claims_run_holds_verdicts_effects_and_the_csv(tmp_path):
     assert run.info.run_id == out["run_id"] and run.info.status == "FINISHED"
     assert run.info.run_name == "claims"
     assert tags["claim.2.verdict"] == params["claim.2.verdict"] == "supported"
-    assert tags["claim.1.verdict"] == NOT_TESTED and tags["claim.6b.verdict"] == "inconclusive"
+    assert tags["claim.1.verdict"] == NOT_TESTED and tags["claim.6b.verdict"] == "underpowered"
     assert tags["study"] == STUDY and tags["git_commit"] == "deadbeef"
     assert params["claim.5.unit"] == "log10/layer"
     assert metrics["claim.2.effect"] == pytest.approx(-0.021)
     assert (metrics["claim.2.ci_low"], metrics["claim.2.ci_high"]) == pytest.approx(
         (-0.025, -0.017)
     )
-    assert metrics["claim.2.n_comparisons"] == 18 and metrics["claim.2.verdict_code"] == 1
+    assert metrics["claim.2.n_primary"] == 18 and metrics["claim.2.verdict_code"] == 1
     assert metrics["claim.5.verdict_code"] == -1 and metrics["claim.6b.verdict_code"] == 0
     assert "claim.1.effect" not in metrics and "claim.1.verdict_code" not in metrics  # NaN / none
     assert "claim.6b.ci_low" not in metrics and metrics["claim.6b.effect"] == -4.0
@@ -136,8 +136,8 @@ def test_claims_run_beside_the_job_import(tmp_path):
 
 
 def test_missing_or_old_claims_csv_says_how_to_fix(tmp_path):
-    with pytest.raises(FileNotFoundError, match="report rule"):
+    with pytest.raises(FileNotFoundError, match="claims rule"):
         log(tmp_path, f"sqlite:///{tmp_path}/mlflow.db")
     pd.DataFrame({"id": ["1"], "verdict": ["supported"]}).to_csv(tmp_path / "claims.csv")
-    with pytest.raises(ValueError, match="rerun the report rule"):
+    with pytest.raises(ValueError, match="rerun the claims rule"):
         log(tmp_path, f"sqlite:///{tmp_path}/mlflow.db")

@@ -41,7 +41,9 @@ DROPOUT_SUMMARY = f"{RESULTS}/dropout_study/summary.csv"
 IMPORTED = f"{RESULTS}/tracking/imported.json"
 # the study-level claims run (layerwise.tracking.claims_run)
 CLAIMS_IMPORTED = f"{RESULTS}/tracking/claims.json"
-CLAIMS_CSV = f"{RESULTS}/claims.csv"  # one row per claim of the lectures (report.claims)
+CLAIMS_CSV = f"{RESULTS}/claims.csv"  # one row per claim of the lectures (analysis.claims)
+# one row per comparison behind the claims (primary and secondary; the heat maps' input)
+CLAIM_COMPARISONS_CSV = f"{RESULTS}/claim_comparisons.csv"
 
 
 def job_id(pattern: str, **wildcards) -> str:

@@ -155,12 +155,19 @@ def fake_tree(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def built_report(fake_tree, tmp_path_factory) -> dict:
     """build_report run once on the fake tree: output paths plus its wall time in seconds."""
+    from layerwise.analysis.claims import write_claims
     from layerwise.report.build import build_report
 
     out = tmp_path_factory.mktemp("report")
+    claims = dict(claims_csv=out / "claims.csv", comparisons_csv=out / "claim_comparisons.csv")
+    write_claims(results_csv=fake_tree["results_csv"], history_csv=fake_tree["history_csv"],
+                 prediction_files=[], autoencoder_files=[], claims=None, baseline="glorot",
+                 out_claims=claims["claims_csv"],
+                 out_comparisons=claims["comparisons_csv"])  # fmt: skip
     paths = dict(
         out_html=out / "report.html", out_pdf=out / "report.pdf", figures_dir=out / "figures"
     )
     start = time.perf_counter()
-    build_report(**fake_tree, reference_csv=None, tracking_uri="sqlite:///fake/mlflow.db", **paths)
+    build_report(**fake_tree, reference_csv=None, tracking_uri="sqlite:///fake/mlflow.db",
+                 **claims, **paths)  # fmt: skip
     return paths | {"wall_s": time.perf_counter() - start, "inputs": fake_tree}

@@ -20,7 +20,13 @@ def test_report_renders_in_chromium(browser, built_report, tmp_path):
     images = browser.execute_script(
         "return Array.from(document.images).map(i => [i.complete, i.naturalWidth]);"
     )
-    assert len(images) == 10 and all(done and width > 0 for done, width in images)  # 10 figures
+    assert len(images) == 15 and all(done and width > 0 for done, width in images)  # 15 figures
+    heatmaps = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#claims figure img'))"
+        ".filter(i => i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().height > 50)"
+        ".map(i => i.closest('figure').id);"
+    )
+    assert heatmaps == [f"fig-claim{c}_heatmap" for c in ("1", "2", "3", "4", "7")]
     rows = browser.execute_script(
         "const n = {}; document.querySelectorAll('table.results').forEach(t => "
         "{ n[t.dataset.key] = (n[t.dataset.key] || 0) + t.tBodies[0].rows.length; }); return n;"

@@ -18,6 +18,7 @@ FIGURES = [
     "ours_vs_published", "error_vs_depth",
     "validation_curves", "seed_spread", "gradient_norms", "bias_variance",
     "filters_mnist-basic", "filters_mnist-rot", "samples_mnist-basic", "samples_mnist-rot",
+    *(f"claim{c}_heatmap" for c in ("1", "2", "3", "4", "7")),
 ]  # fmt: skip
 
 
@@ -85,7 +86,8 @@ def test_summary_is_at_most_eight_sentences_and_lists_no_cells(built_report):
     text = html.unescape(re.sub(r"<h2>.*?</h2>|<[^>]+>", " ", section))
     sentences = re.findall(r"[^.!?]+[.!?](?=\s|$)", text.strip())
     assert 3 <= len(sentences) <= 8, sentences
-    assert sentences[0].strip().startswith("Of the lectures' 8 claims judged in the next section")
+    assert sentences[0].strip().startswith("Of the lectures' 8 claims, judged in the next section")
+    assert "claim 2 " in sentences[0] and "Glorot-initialised" in section
 
 
 @pytest.fixture(scope="session")
@@ -125,6 +127,7 @@ def test_report_never_imports_torch_or_mlflow():
 
 def test_minimal_partial_run_renders_without_pdf(fake_tree, tmp_path):
     """One data set, depth 1, two methods, no gradient norms, no provenance: still a page."""
+    from layerwise.analysis.claims import write_claims
     from layerwise.report.build import build_report
 
     results = pd.read_csv(fake_tree["results_csv"])
@@ -135,11 +138,15 @@ def test_minimal_partial_run_renders_without_pdf(fake_tree, tmp_path):
     history.drop(columns=[c for c in history if c.startswith("grad_norm")]).to_csv(
         tmp_path / "history.csv", index=False)  # fmt: skip
     out = tmp_path / "out"
+    claims = dict(claims_csv=tmp_path / "claims.csv", comparisons_csv=tmp_path / "comps.csv")
+    write_claims(results_csv=tmp_path / "results.csv", history_csv=tmp_path / "history.csv",
+                 prediction_files=[], autoencoder_files=[], claims=None, baseline="glorot",
+                 out_claims=claims["claims_csv"], out_comparisons=claims["comparisons_csv"])
     build_report(**(fake_tree | {"results_csv": tmp_path / "results.csv",
                                  "history_csv": tmp_path / "history.csv",
                                  "provenance_json": tmp_path / "absent.json"}),
                  reference_csv=None, out_html=out / "r.html", out_pdf=None,
-                 figures_dir=out / "f")  # fmt: skip
+                 figures_dir=out / "f", **claims)  # fmt: skip
     html = (out / "r.html").read_text(encoding="utf-8")
     assert "pretraining beats random initialisation in 1, ties in 0 and is worse in 0." in html
     assert "record_grad_norms: false" in html  # claim 5 says why it is not tested

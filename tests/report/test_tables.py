@@ -223,13 +223,18 @@ def test_summary_sentences_come_from_numbers():
     claims = pd.DataFrame(
         {
             "id": ["1", "2", "5"],
-            "verdict": ["supported", "contradicted", "not tested by this profile"],
+            "verdict": ["supported except", "contradicted", "not tested by this profile"],
+            "exceptions": ["opposite effect: convex", "", ""],
+            "power": [0.9, 0.95, float("nan")], "min_seeds": [5, 5, 0], "delta": [0.5, 1, 0.1],
+            "unit": ["pp", "pp", "log10/layer"], "baseline": ["glorot", "glorot", ""],
         }
     )
     with_claims = build_summary(lookup, grid, pd.DataFrame(columns=["status", "verdict"]), claims)
     assert with_claims.headline[0] == (
-        "Of the lectures' 3 claims judged in the next section, this run supports claim 1; "
-        "contradicts claim 2; and does not test claim 5.")  # fmt: skip
+        "Of the lectures' 3 claims, judged in the next section by their written protocol over "
+        "training seeds: claim 1 supported except opposite effect: convex; claim 2 "
+        "contradicted; claim 5 not tested by this profile. Random initialisation here means "
+        "Glorot-initialised nets.")  # fmt: skip
     assert with_claims.headline[1:] == summary.headline
 
 

@@ -192,3 +192,22 @@ def test_none_init_names_its_stack_and_reaches_the_pretraining_job(cfg):
     assert others == {j.path for j in pretrain_jobs(fan) if j.method != "none"}
     with pytest.raises(ConfigError, match=r"pretrain\.none\.init: 'xavier' is not allowed"):
         validate_config(deep_merge(cfg, {"pretrain": {"none": {"init": "xavier"}}}))
+
+
+def test_primary_seeds_train_only_in_the_claims_primary_cells(cfg):
+    """grid.primary_seeds: at claims.primary_depth every method without dropout and none with
+    dropout, and none at depth 1 without dropout; every pretraining population holds them."""
+    cfg = validate_config(deep_merge(cfg, {"grid": {"primary_seeds": [7, 8, 9]},
+                                           "claims": {"primary_depth": 2}}))  # fmt: skip
+    seeds = (1, 2, 7, 8, 9)
+    assert all(job.seeds == seeds for job in pretrain_jobs(cfg))
+    by_cell: dict[tuple, set] = {}
+    for job in finetune_jobs(cfg):
+        for m in job.members:
+            by_cell.setdefault((job.depth, m.pretraining, m.dropout), set()).add(m.seed)
+            assert seeds[m.seed_index] == m.seed  # the member starts from its own seed's stack
+    for (depth, method, dropout), found in by_cell.items():
+        primary = (depth == 2 and (not dropout or method == "none")) or (
+            depth == 1 and method == "none" and not dropout)  # fmt: skip
+        assert found == (set(seeds) if primary else {1, 2}), (depth, method, dropout)
+    assert sum(found == set(seeds) for found in by_cell.values()) == 4 + 1 + 1

@@ -8,9 +8,11 @@ import subprocess
 import pytest
 from workflow_run import ROOT, env_with_mnist, snakemake_cmd
 
-PROFILES = ["smoke", "default", "paper"] + sorted(
-    f"reproduce/{p.stem}" for p in (ROOT / "config" / "reproduce").glob("*.yaml")
-)
+#: Overlays of config/reproduce/ laid over a piece, never run alone (docs/reproduction.md).
+OVERLAYS = ("held-out", "fan-in")
+PIECES = sorted(p.stem for p in (ROOT / "config" / "reproduce").glob("*.yaml")
+                if p.stem not in OVERLAYS)  # fmt: skip
+PROFILES = ["smoke", "default", "paper"] + [f"reproduce/{p}" for p in PIECES]
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -28,6 +30,24 @@ def test_dry_run(profile, tmp_path):
     # a free core takes a ready pretraining job before a fine-tuning one (rules/pretrain.smk)
     priorities = job_priorities(text)
     assert min(priorities["pretrain"]) > max(priorities["finetune"]), priorities
+
+
+@pytest.mark.parametrize("piece", PIECES)
+def test_held_out_overlay_lays_over_every_piece(piece, tmp_path):
+    """Each piece with the held-out overlay (and convex with the fan-in baseline too) plans."""
+    overlays = [ROOT / "config/reproduce/held-out.yaml"]
+    if piece == "convex":
+        overlays.append(ROOT / "config/reproduce/fan-in.yaml")
+    out = subprocess.run(
+        snakemake_cmd(tmp_path, *map(str, overlays), "-n",
+                      config=ROOT / f"config/reproduce/{piece}.yaml"),
+        capture_output=True, text=True, env=env_with_mnist(tmp_path), timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    text = out.stdout + out.stderr
+    assert "finetune" in text
+    if piece == "convex":  # only the nets without pretraining: no pretraining stack but none's
+        assert "results/pretrain/convex/none/" in text and "/rbm/" not in text
 
 
 def job_priorities(dry_run: str) -> dict[str, list[int]]:

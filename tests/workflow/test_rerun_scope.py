@@ -3,7 +3,8 @@
 On the finished smoke study, `snakemake -n` with a changed copy of the smoke config must plan:
   * finetune.max_epochs -> the fine-tuning jobs and what depends on them; no data or pretraining;
   * tracking.log_weights -> only the tracking imports;
-  * report.pdf -> only the report (and the claims run, which follows the claims.csv it rewrites).
+  * report.pdf -> only the report;
+  * claims.alpha -> the claims, the report and the claims run (they read claims.csv), nothing else.
 """
 
 from __future__ import annotations
@@ -65,5 +66,10 @@ def test_tracking_setting_reruns_only_tracking(smoke_study, mnist_dir, tmp_path)
 def test_report_setting_reruns_only_the_report(smoke_study, mnist_dir, tmp_path):
     config = changed(tmp_path, lambda c: c.setdefault("report", {}).update(pdf=False))
     rules = planned_rules(smoke_study, mnist_dir, config)
-    # the claims run follows its claims.csv, which the report rewrites (unchanged: the run is kept)
-    assert set(rules) - {"all"} == {"report", "track_claims"}
+    assert set(rules) - {"all"} == {"report"}  # claims.csv is the claims rule's, not rewritten
+
+
+def test_claims_setting_reruns_the_claims_and_their_readers(smoke_study, mnist_dir, tmp_path):
+    config = changed(tmp_path, lambda c: c.setdefault("claims", {}).update(alpha=0.01))
+    rules = planned_rules(smoke_study, mnist_dir, config)
+    assert set(rules) - {"all"} == {"claims", "report", "track_claims"}

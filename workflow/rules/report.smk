@@ -10,11 +10,11 @@ rule report:
         cards=[result(L.DATA, "card.json", dataset=d) for d in DATASETS],
         baselines=baselines_files(),
         filters=[result(p, L.FILTERS) for p in PRETRAIN_JOBS],
-        predictions=[result(p, L.PREDICTIONS) for p in FINETUNE_JOBS],
+        claims=L.CLAIMS_CSV,
+        comparisons=L.CLAIM_COMPARISONS_CSV,
         studies=[f for study in STUDY_TARGETS for f in study["report"]],
     output:
         html=f"{L.REPORTS}/report.html",
-        claims=L.CLAIMS_CSV,
         pdf=f"{L.REPORTS}/report.pdf" if CFG["report"]["pdf"] else [],
         figures=report(
             directory(f"{L.REPORTS}/figures"),

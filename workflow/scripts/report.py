@@ -20,6 +20,6 @@ build_report(
     figures_dir=Path(snakemake.output.figures),
     studies={name: [Path(p) for p in paths] for name, paths in snakemake.params.studies.items()},
     tracking_uri=snakemake.params.tracking_uri,
-    prediction_files=[Path(p) for p in snakemake.input.predictions],
-    claims_csv=Path(snakemake.output.claims),
+    claims_csv=Path(snakemake.input.claims),
+    comparisons_csv=Path(snakemake.input.comparisons),
 )

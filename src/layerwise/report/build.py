@@ -11,14 +11,19 @@ from pathlib import Path
 import pandas as pd
 
 from layerwise import files
+from layerwise.analysis.claims import selected_history
 from layerwise.report.baselines_section import compare_baselines, read_baselines
 from layerwise.report.cells import CellLookup, cell_stats, ordered_methods
-from layerwise.report.claims import judge_claims
 from layerwise.report.claims_section import claims_section
 from layerwise.report.compare import compare_published
-from layerwise.report.figures import selected_history
 from layerwise.report.html import Section, render_document
-from layerwise.report.inputs import load_history, load_provenance, load_reference, load_results
+from layerwise.report.inputs import (
+    load_claims,
+    load_history,
+    load_provenance,
+    load_reference,
+    load_results,
+)
 from layerwise.report.pdf import write_pdf
 from layerwise.report.sections import SECTIONS, STUDY_SECTIONS, ReportContext
 from layerwise.report.style import FigureOut
@@ -64,13 +69,11 @@ def export(sections: list[Section], figures_dir: Path, frames: dict[str, pd.Data
         frame.to_csv(figures_dir / f"{name}.csv", index=False)
 
 
-def insert_claims(sections: list[Section], table: pd.DataFrame, out_csv) -> None:
-    """The claims section, right after the summary; its table to ``out_csv`` (if given)."""
-    if out_csv is not None:
-        files.write_with(Path(out_csv), lambda p: table.to_csv(p, index=False))
+def insert_claims(sections: list[Section], table: pd.DataFrame, comparisons: pd.DataFrame) -> None:
+    """The claims section, right after the summary."""
     figure_ids = {b.name for s in sections for b in s.blocks if isinstance(b, FigureOut)}
     at = next((i + 1 for i, s in enumerate(sections) if s.id == "summary"), 0)
-    sections.insert(at, claims_section(table, figure_ids))
+    sections.insert(at, claims_section(table, comparisons, figure_ids))
 
 
 def build_report(
@@ -86,8 +89,8 @@ def build_report(
     figures_dir: Path,
     studies: dict[str, object] | None = None,
     tracking_uri: str | None = None,
-    prediction_files: list[Path] | None = None,
     claims_csv: Path | None = None,
+    comparisons_csv: Path | None = None,
     baselines_files: list[Path] | None = None,
 ) -> None:
     """Build reports/report.html (self-contained) and report.pdf (A4) from the run's files.
@@ -97,12 +100,11 @@ def build_report(
     pretraining jobs' filters.npz (the rule's inputs). ``studies``: study name -> what its section
     in ``STUDY_SECTIONS`` reads (the rule's inputs for that study); absent or None -> no section.
     ``tracking_uri``: where this run's MLflow runs are, shown in the provenance (None: off).
-    ``prediction_files``: the fine-tuning jobs' predictions.npz (the rule's inputs) for the claims
-    section (layerwise.report.claims; claim 5 reads the history, claims 6 and 6b the
-    deep_autoencoder study's files in ``studies``), which goes right after the summary, whose
-    first sentence gives the verdicts; ``claims_csv``: where its table is written (None: not
-    written). ``baselines_files``: the data sets' baselines.json
-    (the rule's inputs) for the data section (layerwise.report.baselines_section); None: none.
+    ``claims_csv`` and ``comparisons_csv``: the claims' verdicts and their comparisons, written by
+    the `claims` rule (layerwise.analysis.claims), for the claims section right after the summary,
+    whose first sentence gives the verdicts (None: no claims section). ``baselines_files``: the
+    data sets' baselines.json (the rule's inputs) for the data section
+    (layerwise.report.baselines_section); None: none.
     """
     results = load_results(results_csv)
     provenance = load_provenance(provenance_json) | {"tracking_uri": tracking_uri}
@@ -123,13 +125,8 @@ def build_report(
         [Path(f) for f in filter_files],
         baselines=compare_baselines(read_baselines(baselines_files), load_reference(reference_csv)),
     )
-    ctx.claims, _ = judge_claims(
-        results,
-        [Path(p) for p in prediction_files or []],
-        history=ctx.history,
-        autoencoder_files=(studies or {}).get("deep_autoencoder"),
-        grad_epochs=ctx.grad_epochs,
-    )
+    claims = load_claims(claims_csv, comparisons_csv) if claims_csv is not None else None
+    ctx.claims = claims[0] if claims else None
     sections = [s for build in SECTIONS if (s := build(ctx)) is not None]
     for name, inputs in (studies or {}).items():
         if name not in STUDY_SECTIONS:
@@ -140,7 +137,8 @@ def build_report(
         if section is not None:  # before the provenance section, which stays last
             at = next((i for i, s in enumerate(sections) if s.id == "provenance"), len(sections))
             sections.insert(at, section)
-    insert_claims(sections, ctx.claims, claims_csv)
+    if claims:
+        insert_claims(sections, *claims)
     title, subtitle = _titles(results, provenance, grid)
     html_text = render_document(title, subtitle, sections)
     files.write_text(Path(out_html), html_text)

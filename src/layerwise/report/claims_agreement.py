@@ -3,11 +3,13 @@
     python -m layerwise.report.claims_agreement results/claims.csv docs/study-run/claims.csv \
         --names "main job" "full study" --out docs/main-vs-study.md
 
-Reads two ``claims.csv`` files (the same verdict rule: both come from ``layerwise.report.claims``),
-joins them on the claim id and writes a Markdown table: per claim, each run's verdict, effect with
-its 95% interval (in the claim's unit), the comparisons for / against, and whether the verdicts
-agree. ``--out`` ending in ``.csv`` writes the joined table as CSV instead. Exit status 0 whether
-or not they agree; the table says. Never imports torch or mlflow.
+Reads two ``claims.csv`` files (the same verdict rule: both from ``layerwise.analysis.claims``),
+joins them on the claim id and writes a Markdown table: per claim, each run's verdict (with the
+conditions it names), effect with its 95% interval (in the claim's unit), the primary comparisons
+for / against, and whether the verdicts agree. A table of the earlier rule (``n_comparisons``,
+error effects as fractions) is read as such, its effects converted to percentage points.
+``--out`` ending in ``.csv`` writes the joined table as CSV instead. Exit status 0 whether or not
+they agree; the table says. Never imports torch or mlflow.
 """
 
 from __future__ import annotations
@@ -21,14 +23,23 @@ import pandas as pd
 from layerwise.files import write_text
 from layerwise.report.claims_section import effect_text
 
-COLUMNS = ("verdict", "effect", "ci_low", "ci_high", "n_comparisons", "n_for", "n_against")
+COLUMNS = ("verdict", "exceptions", "effect", "ci_low", "ci_high", "n_primary", "n_for",
+           "n_against")  # fmt: skip
 
 
 def read_claims(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such claims table (a run writes results/claims.csv)")
-    table = pd.read_csv(path, dtype={"id": str})
+    table = pd.read_csv(path, dtype={"id": str}, keep_default_na=False, na_values=[""])
+    if "n_primary" not in table and "n_comparisons" in table:  # the earlier rule's table
+        pp = table["unit"] == "pp"
+        for col in ("effect", "ci_low", "ci_high"):
+            table.loc[pp, col] = 100 * table.loc[pp, col].astype(float)
+        table = table.rename(columns={"n_comparisons": "n_primary"})
+    if "exceptions" not in table:
+        table["exceptions"] = ""
+    table["exceptions"] = table["exceptions"].fillna("")
     missing = [c for c in ("id", "statement", "unit", *COLUMNS) if c not in table.columns]
     if missing:
         raise ValueError(f"{path} is not a claims table: columns {missing} missing")
@@ -51,8 +62,10 @@ def _side(row: pd.Series, s: str) -> tuple[str, str, str]:
         return "(absent)", "", ""
     fields = {c: row[f"{c}_{s}"] for c in COLUMNS}
     effect = effect_text({**fields, "unit": row["unit"]})
-    count = f"{int(fields['n_for'])} / {int(fields['n_against'])} of {int(fields['n_comparisons'])}"
-    return str(fields["verdict"]), effect, count
+    count = f"{int(fields['n_for'])} / {int(fields['n_against'])} of {int(fields['n_primary'])}"
+    named = f" ({fields['exceptions']})" if fields["exceptions"] else ""
+    verdict = str(fields["verdict"]) + named
+    return verdict, effect, count
 
 
 def markdown(table: pd.DataFrame, names: tuple[str, str]) -> str:

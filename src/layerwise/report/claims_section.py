@@ -1,9 +1,10 @@
-"""The report's claims section: one row per claim, right after the summary.
+"""The report's claims section: one row per claim, then a heat map per claim, after the summary.
 
-Rendered from the claims table of ``layerwise.report.claims.judge_claims`` (results/claims.csv):
-verdict, effect with its 95% interval in the claim's unit (percentage points of error for the
-paired claims), number of comparisons (for / against), and a link to the figure that shows it
-when the report has that figure. ``claims_sentence`` is the summary's one sentence about it."""
+Rendered from results/claims.csv and results/claim_comparisons.csv, which the `claims` rule writes
+(``layerwise.analysis.claims``; the protocol is docs/claims.md): verdict with the conditions where
+the claim fails, effect with its 95% interval in the claim's unit, the primary comparisons (for /
+against / underpowered, fewest seeds, power at the effect the lecture implies), and the figure.
+``claims_sentence`` is the summary's plain-words account of the verdicts."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import math
 
 import pandas as pd
 
-from layerwise.report.claims import LEFT_OUT, NOT_TESTED, PP
+from layerwise.analysis.verdicts import EXCEPT, NOT_TESTED, UNDERPOWERED, VERDICTS
+from layerwise.report.claims_figures import claim_heatmap
 from layerwise.report.html import Section, esc, paragraph
 
+BASELINE_WORDS = {"glorot": "Glorot-initialised", "fan-in": "fan-in-initialised (the papers' era)"}
 
-def _number(value: float, unit: str) -> str:
-    return f"{100 * value:+.2f}" if unit == PP else f"{value:+.3g}"
+
+def _number(value: float) -> str:
+    return f"{value:+.3g}" if abs(value) < 0.01 else f"{value:+.2f}"
 
 
 def effect_text(row) -> str:
@@ -24,47 +28,60 @@ def effect_text(row) -> str:
     could not be estimated reads 'no interval'."""
     if row["verdict"] == NOT_TESTED or not math.isfinite(float(row["effect"])):
         return ""
-    unit = str(row.get("unit", PP) or PP)
     low, high = float(row["ci_low"]), float(row["ci_high"])
-    interval = (f"[{_number(low, unit)}, {_number(high, unit)}]"
+    interval = (f"[{_number(low)}, {_number(high)}]"
                 if math.isfinite(low) and math.isfinite(high) else "(no interval)")  # fmt: skip
-    return f"{_number(row['effect'], unit)} {unit} {interval}"
+    return f"{_number(float(row['effect']))} {row['unit']} {interval}"
 
 
-def _ids(table: pd.DataFrame, verdict: str) -> str:
-    ids = [str(i) for i in table.loc[table["verdict"] == verdict, "id"]]
-    return ids[0] if len(ids) == 1 else ", ".join(ids[:-1]) + f" and {ids[-1]}"
+def _verdict_words(row, brief: bool = False) -> str:
+    """The verdict; an underpowered one with its power (brief: no decimals, for the summary)."""
+    verdict = str(row["verdict"])
+    if verdict == UNDERPOWERED and math.isfinite(float(row["power"])):
+        seeds, power = int(row["min_seeds"]), float(row["power"])
+        if brief:
+            return f"underpowered (power {100 * power:.0f}% with {seeds} seeds)"
+        return (f"underpowered (power {power:.2f} to detect {float(row['delta']):g} "
+                f"{row['unit']} with {seeds} seeds)")  # fmt: skip
+    return verdict
 
 
 def claims_sentence(table: pd.DataFrame) -> str:
-    """One sentence: which claims this run supports, contradicts, leaves open or does not test."""
+    """Plain words: what the run says about each claim, and against which baseline."""
     parts = []
-    for verdict, verb in (
-        ("supported", "supports"),
-        ("contradicted", "contradicts"),
-        ("inconclusive", "is inconclusive on"),
-        (NOT_TESTED, "does not test"),
-    ):
-        n = int((table["verdict"] == verdict).sum())
-        if n:
-            parts.append(f"{verb} claim{'s' if n > 1 else ''} {_ids(table, verdict)}")
-    listed = "; ".join(parts[:-1]) + ("; and " if len(parts) > 1 else "") + parts[-1]
-    return (f"Of the lectures' {len(table)} claims judged in the next section, this run "
-            f"{listed}.")  # fmt: skip
+    for row in table.to_dict("records"):
+        words = _verdict_words(row, brief=True)
+        exceptions = str(row.get("exceptions") or "")
+        if row["verdict"] == EXCEPT:
+            words = f"supported except {exceptions}"
+        elif exceptions and row["verdict"] != NOT_TESTED:
+            words += f" ({exceptions})"
+        parts.append(f"claim {row['id']} {words}")
+    baselines = {str(b) for b in table.get("baseline", pd.Series(dtype=str)) if str(b) not in
+                 ("", "nan")}  # fmt: skip
+    against = (" Random initialisation here means "
+               + " and ".join(BASELINE_WORDS.get(b, b) for b in sorted(baselines)) + " nets.")
+    return (f"Of the lectures' {len(table)} claims, judged in the next section by their written "
+            f"protocol over training seeds: {'; '.join(parts)}."
+            + (against if baselines else ""))  # fmt: skip
 
 
 def _row_html(row, figure_ids: set[str]) -> str:
-    fig = str(row["figure"])
-    link = f'<a href="#fig-{esc(fig)}">{esc(fig)}</a>' if fig in figure_ids else ""
-    n = int(row["n_comparisons"])
-    counts = f"{n} ({int(row['n_for'])} for, {int(row['n_against'])} against)" if n else "0"
-    note = f'<br><span class="note">{esc(row["note"])}</span>' if row["note"] else ""
+    links = [f for f in (str(row["figure"]), f"claim{row['id']}_heatmap") if f in figure_ids]
+    link = " ".join(f'<a href="#fig-{esc(f)}">{esc(f)}</a>' for f in links)
+    n = int(row["n_primary"])
+    counts = (f"{n}: {int(row['n_for'])} for, {int(row['n_against'])} against, "
+              f"{int(row['n_underpowered'])} underpowered; >= {int(row['min_seeds'])} seeds, "
+              f"power {float(row['power']):.2f} at {float(row['delta']):g} {row['unit']}"
+              if n else "0")  # fmt: skip
+    extra = [str(row[k]) for k in ("exceptions", "note") if str(row[k] or "") not in ("", "nan")]
+    note = "".join(f'<br><span class="note">{esc(x)}</span>' for x in extra)
     cells = [
         f'<td class="text">{esc(row["id"])}</td>',
         f'<td class="text">{esc(row["statement"])}<br><span class="note">'
         f"{esc(row['measure'])}</span></td>",
         f'<td class="text verdict-{esc(str(row["verdict"]).replace(" ", "-"))}">'
-        f"<strong>{esc(row['verdict'])}</strong>{note}</td>",
+        f"<strong>{esc(_verdict_words(row))}</strong>{note}</td>",
         f'<td class="value">{esc(effect_text(row))}</td>',
         f'<td class="value">{esc(counts)}</td>',
         f'<td class="text">{link}</td>',
@@ -72,33 +89,39 @@ def _row_html(row, figure_ids: set[str]) -> str:
     return "<tr>" + "".join(cells) + "</tr>"
 
 
-def claims_section(table: pd.DataFrame, figure_ids: set[str]) -> Section:
-    """Section "claims": the claims table and the method note (the summary says the verdicts)."""
+def claims_section(table: pd.DataFrame, comparisons: pd.DataFrame, figure_ids: set[str]) -> Section:
+    """Section "claims": the claims table, the method note and a heat map per claim."""
+    unknown = sorted(set(table["verdict"]) - set(VERDICTS))
+    if unknown:
+        raise ValueError(f"claims.csv holds unknown verdicts {unknown}; known: {VERDICTS}")
+    rows = table.to_dict("records")
+    maps = [claim_heatmap(comparisons, str(r["id"]), str(r["unit"])) for r in rows]
+    maps = [m for m in maps if m is not None]
+    ids = figure_ids | {m.name for m in maps}
     head = "".join(
         f'<th class="{c}">{esc(t)}</th>'
         for t, c in (("Claim", "text"), ("Statement", "text"), ("Verdict", "text"),
-                     ("Effect (95% CI)", "num"), ("Comparisons", "num"),
-                     ("Figure", "text"))
+                     ("Effect (95% CI)", "num"), ("Primary comparisons", "num"),
+                     ("Figures", "text"))
     )  # fmt: skip
-    body = "".join(_row_html(row, figure_ids) for _, row in table.iterrows())
+    body = "".join(_row_html(row, ids) for _, row in table.iterrows())
     html_table = (
         '<table class="results claims" id="claims-table" data-key="claims">'
-        "<caption><b>The lectures' claims, judged.</b> Effect: error of A minus error of B in "
-        "percentage points (negative: A errs less), mean over comparisons; interval: mean of the "
-        "comparisons' paired bootstrap bounds. Claims 5 and 6 use their own measures and units "
-        "(negative supports the claim too).</caption>"
+        "<caption><b>The lectures' claims, judged.</b> Effect: A minus B in the claim's unit "
+        "(pp: percentage points of error; negative: A lower), mean over the primary comparisons, "
+        "with the mean of their 95% t-interval bounds over training seeds.</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     )
     method = (
-        "Each comparison pairs two selected members of the same seed on the same test images: "
-        "McNemar's exact test on the discordant images, pooled over seeds, Holm-adjusted within "
-        "a claim; a verdict also needs every seed to agree in sign (docs/claims.md). Claim 5: "
-        "t-tests over members and over (data set, seed) slopes, supported only when every depth "
-        "and the trend are. Claims 6 and 6b: one comparison per code size, interval over test "
-        "images from the stored per-digit errors. "
+        "Each claim has a written protocol (docs/claims.md): one primary comparison per data set "
+        "(and method, where it names several) decides the verdict; secondary comparisons only "
+        "name further exceptions. A comparison pairs the selected nets of each training seed "
+        "(the unit of replication is a trained net) and is tested with Student's t over seeds; "
+        "Holm within a claim's primary comparisons; 'for' and 'against' use the same test, the "
+        "side of the effect decides. Supported: every primary comparison for; supported except: "
+        "most for, the others named; contradicted: most against; underpowered: most show no "
+        "effect and could not have detected the effect the lecture implies (power below 0.8); "
+        "mixed: the rest. McNemar's test on the test images stays in the comparisons table "
+        "(results/claim_comparisons.csv) as the per-seed check."
     )
-    return Section(
-        "claims",
-        "Claims",
-        [html_table, paragraph(method + LEFT_OUT, "note")],
-    )  # fmt: skip
+    return Section("claims", "Claims", [html_table, paragraph(method, "note"), *maps])

@@ -20,6 +20,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
+from layerwise.analysis.autoencoder_summaries import SummaryError, find_code_dirs
+from layerwise.analysis.autoencoder_summaries import load_summaries as read_summaries
 from layerwise.report.errors import ReportError
 from layerwise.report.html import Section, paragraph
 from layerwise.report.style import FigureOut, new_figure, styled, to_png
@@ -27,7 +29,6 @@ from layerwise.report.tables import Cell, Table
 
 #: Hinton & Salakhutdinov (2006), text on Fig. 2: average squared error per test image, 30-D codes.
 PUBLISHED = {30: {"deep-ae": 3.00, "pca": 13.87}}
-SUMMARY_COLUMNS = ("method", "code_size", "pretrained", "seed", "test_mse_per_image")
 VARIANTS = (
     ("deep-ae", True, "Deep AE, pretrained"),
     ("deep-ae", False, "Deep AE, random init"),
@@ -36,31 +37,12 @@ VARIANTS = (
 SIDE = 28
 
 
-def find_code_dirs(folder) -> list[Path]:
-    """``code{n}`` folders holding a summary.csv, sorted by decreasing code size.
-
-    ``folder``: the study's folder, or the report rule's inputs (the summary.csv files) as a list.
-    """
-    if isinstance(folder, (list, tuple)):
-        found = [Path(p).parent for p in folder if Path(p).is_file()]
-    elif folder is None or not Path(folder).is_dir():
-        return []
-    else:
-        found = [p.parent for p in Path(folder).glob("code*/summary.csv")]
-    return sorted(found, key=lambda p: -int(p.name[4:]) if p.name[4:].isdigit() else 0)
-
-
 def load_summaries(dirs: list[Path]) -> pd.DataFrame:
     """All summary.csv files as one table; a missing column is a ReportError naming the file."""
-    frames = []
-    for d in dirs:
-        frame = pd.read_csv(d / "summary.csv")
-        missing = [c for c in SUMMARY_COLUMNS if c not in frame]
-        if missing or frame.empty:
-            raise ReportError(f"{d / 'summary.csv'}: empty or missing columns {missing}")
-        frame["pretrained"] = frame["pretrained"].astype(str).str.lower().isin(["true", "1"])
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    try:
+        return read_summaries(dirs)
+    except SummaryError as err:
+        raise ReportError(str(err)) from err
 
 
 def _value_cell(values: pd.Series, diverged: pd.Series) -> Cell:

@@ -30,21 +30,6 @@ from layerwise.report.style import (
 from layerwise.report.tables import Grid
 
 
-def selected_history(history: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
-    """History rows of the selected members, with the cell keys of results attached."""
-    keys = (
-        ["job_id", "member_id"]
-        if {"job_id"} <= set(history) & set(results)
-        else ["dataset", "depth", "member_id"]
-    )
-    info = results.loc[results["selected"], keys + ["pretraining", "dropout", "seed"]]
-    info = info.loc[:, ~info.columns.duplicated()]
-    hist = history.drop(columns=[c for c in info.columns if c in history and c not in keys])
-    if "depth" in keys:
-        hist = hist.astype({"depth": int})
-    return hist.merge(info.drop_duplicates(keys), on=keys, how="inner")
-
-
 def error_vs_depth(stats: pd.DataFrame, grid: Grid) -> FigureOut:
     """Mean test error (%) against depth with 95% interval bars; a line per method."""
     ok = stats[(stats["status"] == "ok") & ~stats["dropout"].astype(bool)]

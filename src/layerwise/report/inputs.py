@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from layerwise import layout
+from layerwise.analysis.claims import CLAIMS_COLUMNS, COMPARISON_COLUMNS
 from layerwise.metrics import failed_rows
 from layerwise.report.errors import ReportError
 
@@ -180,3 +181,18 @@ def finite_or_nan(values: pd.Series) -> np.ndarray:
     """Float array with inf mapped to NaN (a diverged member may log inf)."""
     arr = np.asarray(values, dtype=float)
     return np.where(np.isfinite(arr), arr, np.nan)
+
+
+def load_claims(claims_csv: Path, comparisons_csv: Path | None) -> tuple[pd.DataFrame, ...]:
+    """results/claims.csv and results/claim_comparisons.csv (the `claims` rule's outputs)."""
+    claims = _read_csv(Path(claims_csv), "claims table")
+    _require_columns(claims, CLAIMS_COLUMNS, f"claims table {claims_csv}")
+    claims = claims.fillna({"exceptions": "", "note": "", "baseline": ""})
+    if comparisons_csv is None or not Path(comparisons_csv).is_file():
+        return claims, pd.DataFrame(columns=list(COMPARISON_COLUMNS))
+    try:
+        comparisons = pd.read_csv(comparisons_csv)
+    except pd.errors.EmptyDataError:
+        comparisons = pd.DataFrame(columns=list(COMPARISON_COLUMNS))
+    _require_columns(comparisons, COMPARISON_COLUMNS, f"claim comparisons {comparisons_csv}")
+    return claims, comparisons

@@ -14,7 +14,9 @@ reports, per seed, the candidate with the best validation error. Here:
   learning rate, dropout and seed.
 
 Seeds are paired across strategies (the same seed gives the same fine-tuning data order and output
-layer initialisation whatever the pretraining), which makes method comparisons less noisy.
+layer initialisation whatever the pretraining), which makes method comparisons less noisy. Every
+cell trains ``grid.seeds``; the claims' primary cells (docs/claims.md) also train
+``grid.primary_seeds``, so that their tests over seeds have the power the protocol asks for.
 """
 
 from __future__ import annotations
@@ -129,6 +131,21 @@ def _pretrain_settings(cfg: dict, dataset: str, cand: dict) -> dict:
     return {**cand, "epochs": scaled_epochs(cand["epochs"], _n_train(cfg, dataset), ref)}
 
 
+def all_seeds(grid: dict) -> tuple[int, ...]:
+    """grid.seeds then grid.primary_seeds: the seeds of the pretraining populations."""
+    return tuple(dict.fromkeys([*grid["seeds"], *grid.get("primary_seeds", [])]))
+
+
+def primary_cell(cfg: dict, depth: int, method: str, dropout: bool) -> bool:
+    """A primary cell of the claims (docs/claims.md): at claims.primary_depth every pretraining
+    without dropout and no pretraining with dropout (claim 7); none at depth 1 without dropout
+    (claim 1)."""
+    at = cfg.get("claims", {}).get("primary_depth", 3)
+    if depth == at:
+        return not dropout or method == "none"
+    return depth == 1 and method == "none" and not dropout
+
+
 def pretrain_jobs(cfg: dict) -> list[PretrainJob]:
     grid = cfg["grid"]
     n_layers = max(grid["depths"])
@@ -144,7 +161,7 @@ def pretrain_jobs(cfg: dict) -> list[PretrainJob]:
                     pretrain_id(method, width, cand),  # named by the configured candidate
                     width,
                     n_layers,
-                    tuple(grid["seeds"]),
+                    all_seeds(grid),
                     _pretrain_settings(cfg, dataset, cand),
                 )
             )
@@ -156,9 +173,10 @@ def _momenta(cfg: dict) -> list[float]:
     return [float(m) for m in mom] if isinstance(mom, list) else [float(mom)]
 
 
-def _members(cfg: dict, dataset: str, width: int, methods: list[str]) -> list[Member]:
+def _members(cfg: dict, dataset: str, width: int, methods: list[str], depth: int) -> list[Member]:
     """Resolved members of one population: method x pretraining candidate x lr x output lr x
-    momentum x dropout x seed, with ``dataset``'s settings (per_dataset). Dropout members train
+    momentum x dropout x seed (grid.seeds, plus grid.primary_seeds in a primary cell), with
+    ``dataset``'s settings (per_dataset). Dropout members train
     with (output) lr x dropout.lr_scale and dropout.momentum (if set) (Srivastava et al. 2014,
     A.2); the candidate id names the configured lr, output lr and momentum."""
     cfg = dataset_config(cfg, dataset)
@@ -182,7 +200,10 @@ def _members(cfg: dict, dataset: str, width: int, methods: list[str]) -> list[Me
                 lr_m = float(lr) * scale
                 out_m = None if out_lr is None else float(out_lr) * scale
                 mom_m = mom if not dropout or do["momentum"] is None else float(do["momentum"])
-                for i, seed in enumerate(grid["seeds"]):
+                seeds = all_seeds(grid) if primary_cell(cfg, depth, method, dropout) \
+                    else tuple(grid["seeds"])  # fmt: skip
+                for seed in seeds:
+                    i = all_seeds(grid).index(seed)  # its stack in the pretraining population
                     out.append(Member(
                         f"{method}.{candidate}.do{int(dropout)}.s{seed}", int(seed), lr_m,
                         candidate, output_lr=out_m, momentum=mom_m, dropout=dropout,
@@ -225,6 +246,6 @@ def finetune_jobs(cfg: dict) -> list[FinetuneJob]:
     ):
         for methods in groups:
             name = f"h{width}-{methods[0] if by_method else 'all'}"
-            members = tuple(_members(cfg, dataset, width, methods))
+            members = tuple(_members(cfg, dataset, width, methods, depth))
             jobs.append(FinetuneJob(dataset, depth, width, name, members, budget(cfg, dataset)))
     return jobs

@@ -1,9 +1,10 @@
 """One study-level MLflow run with the lectures' claims, judged (docs/tracking.md).
 
-The report writes results/claims.csv (layerwise.report.claims): one row per claim with its verdict,
-effect and 95% interval. This module mirrors it into one run per study and results folder (run
-name ``claims``, tag ``layerwise.role = claims``) in the study's experiment, so that a team can put
-runs of several checkouts, profiles or code versions side by side and compare the verdicts:
+The `claims` rule writes results/claims.csv (layerwise.analysis.claims): one row per claim with its
+verdict, effect and 95% interval. This module mirrors it into one run per study and results
+folder (run name ``claims``, tag ``layerwise.role = claims``) in the study's experiment, so that a
+team can put runs of several checkouts, profiles or code versions side by side and compare the
+verdicts:
 
 - tags ``claim.<id>.verdict`` (searchable: ``tags.`claim.2.verdict` = 'supported'``), ``study``,
   ``git_commit`` (from provenance.json, when given) and the run-set tags of every import;
@@ -42,10 +43,13 @@ from layerwise.tracking.importer import (
 
 ROLE = "claims"
 RUN_NAME = "claims"
-#: claims.csv columns the run needs (layerwise.report.claims.judge_claims writes them).
-COLUMNS = ("id", "verdict", "effect", "ci_low", "ci_high", "n_comparisons", "n_for", "n_against")
-COUNTS = ("effect", "ci_low", "ci_high", "n_comparisons", "n_for", "n_against")
-VERDICT_CODES = {"supported": 1.0, "inconclusive": 0.0, "contradicted": -1.0}
+#: claims.csv columns the run needs (the `claims` rule writes them: layerwise.analysis.claims).
+COLUMNS = ("id", "verdict", "effect", "ci_low", "ci_high", "n_primary", "n_for", "n_against")
+COUNTS = ("effect", "ci_low", "ci_high", "n_primary", "n_for", "n_against", "n_underpowered",
+          "power")  # fmt: skip
+#: A number per verdict for plotting runs side by side (underpowered and mixed: no answer, 0).
+VERDICT_CODES = {"supported": 1.0, "supported except": 0.5, "mixed": 0.0, "underpowered": 0.0,
+                 "contradicted": -1.0}  # fmt: skip
 
 
 def read_claims(claims_csv: Path) -> pd.DataFrame:
@@ -53,14 +57,14 @@ def read_claims(claims_csv: Path) -> pd.DataFrame:
     path = Path(claims_csv)
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path} not found: the report rule writes it (snakemake {path} rebuilds it)"
+            f"{path} not found: the claims rule writes it (snakemake {path} rebuilds it)"
         )
     table = pd.read_csv(path, dtype={"id": str}, keep_default_na=False, na_values=[""])
     missing = [c for c in COLUMNS if c not in table]
     if missing:
         raise ValueError(
             f"{path} lacks column(s) {missing}; it was written by an older report: rebuild it "
-            f"(delete it and rerun the report rule)"
+            f"(delete it and rerun the claims rule)"
         )
     return table
 
@@ -82,7 +86,8 @@ def claim_metrics(table: pd.DataFrame, timestamp_ms: int) -> list[Metric]:
     """Effect, interval, counts and the verdict code of every claim; non-finite ones left out."""
     out = []
     for r in table.to_dict("records"):
-        values = {k: r[k] for k in COUNTS} | {"verdict_code": VERDICT_CODES.get(r["verdict"])}
+        code = {"verdict_code": VERDICT_CODES.get(r["verdict"])}
+        values = {k: r[k] for k in COUNTS if k in r} | code
         for name, value in values.items():
             if value is not None and value != "" and math.isfinite(float(value)):
                 out.append(Metric(f"claim.{r['id']}.{name}", float(value), timestamp_ms, 0))

@@ -1,6 +1,7 @@
-"""Claims from a fabricated results table and predictions: supported, contradicted, not tested;
-claim 5 from fabricated gradient-norm histories, claims 6 and 6b from fabricated deep-autoencoder
-files; the section rendered; build_report puts it right after the summary and writes claims.csv."""
+"""Claims judged by their protocol (layerwise.analysis.claims) from a fabricated results table and
+predictions over five seeds: supported, contradicted, the named exceptions, not tested; claim 4
+from fabricated histories, claim 5 from fabricated gradient-norm histories, claims 6 and 6b from
+fabricated deep-autoencoder files; the rule's writer."""
 
 from __future__ import annotations
 
@@ -11,11 +12,19 @@ import pandas as pd
 import pytest
 
 from layerwise import layout
-from layerwise.report.claims import NOT_TESTED, judge_claims, load_predictions
-from layerwise.report.claims_section import claims_section, claims_sentence, effect_text
+from layerwise.analysis.claims import (
+    CLAIMS_COLUMNS,
+    COMPARISON_COLUMNS,
+    Settings,
+    judge_claims,
+    load_predictions,
+    write_claims,
+)
+from layerwise.analysis.verdicts import NOT_TESTED
+from layerwise.report.claims_section import effect_text
 
 N_TEST = 2000
-SEEDS = (1, 2)
+SEEDS = (1, 2, 3, 4, 5)
 METHODS = ("none", "ae", "dae", "rbm")
 
 
@@ -41,7 +50,7 @@ def fake_run(root, depths=(1, 2, 3), error=default_error, train_error=0.0, with_
                 for seed in SEEDS:
                     mid = f"{method}.p.c0.do{int(dropout)}.s{seed}"
                     err = error(depth, method, dropout)
-                    wrong = rng.permutation(N_TEST) < round(err * N_TEST)
+                    wrong = rng.random(N_TEST) < err  # binomial: seeds differ
                     preds[mid] = np.where(wrong, (y + 1) % 10, y).astype(np.uint8)
                     rows.append(dict(dataset="ds", depth=depth, pretraining=method,
                                      dropout=dropout, seed=seed, member_id=mid, job_id=job,
@@ -69,18 +78,34 @@ def test_predictions_load_as_correct_vectors_keyed_by_job_and_member(tmp_path):
 
 def test_claims_supported_on_the_lectures_pattern(tmp_path):
     results, paths = fake_run(tmp_path)
-    table, judged = judge_claims(results, paths, n_boot=300)
+    table, comps = judge_claims(results, prediction_files=paths)
     v = verdicts(table)
-    assert v["1"] == v["2"] == v["3"] == v["4"] == v["7"] == "supported", v
-    assert v["5"] == v["6"] == v["6b"] == NOT_TESTED  # no history, no deep_autoencoder files
+    assert v["1"] == v["2"] == v["3"] == v["7"] == "supported", v
+    assert v["4"] == v["5"] == v["6"] == v["6b"] == NOT_TESTED  # no history, no autoencoder
     notes = table.set_index("id")["note"]
-    assert "record_grad_norms" in notes["5"] and "not enabled" in notes["6"]
+    assert "history" in notes["4"] and "not enabled" in notes["6"]
     row = table.set_index("id").loc["2"]
-    # 3 methods x 3 depths x 2 dropout settings; effect about -(0.12..0.20 - 0.05..0.08)
-    assert row["n_comparisons"] == 18 and row["ci_low"] < row["effect"] < row["ci_high"] < 0
-    assert table.set_index("id").loc["1", "n_comparisons"] == 2 * 2  # d3 vs d1, d2; 2 dropouts
+    # primary: 3 methods at depth 3 without dropout (one data set); effect in pp
+    assert row["n_primary"] == 3 and row["n_for"] == 3 and row["min_seeds"] == 5
+    assert row["ci_low"] < row["effect"] < row["ci_high"] < 0 and -16 < row["effect"] < -11
+    assert row["n_secondary"] == 3 * 5  # depths 1-2 without dropout, 1-3 with: 5 cells x 3
+    assert table.set_index("id").loc["1", "n_primary"] == 1  # none d3 vs none d1
     assert table.set_index("id").loc["1", "effect"] > 0  # deep random init errs more
-    assert list(table.columns[:6]) == ["id", "statement", "measure", "figure", "note", "unit"]
+    assert list(table.columns) == list(CLAIMS_COLUMNS)
+    assert list(comps.columns) == list(COMPARISON_COLUMNS)
+    primary = comps[(comps["claim"] == "2") & (comps["role"] == "primary")]
+    assert set(primary["condition"]) == {"ae on ds", "dae on ds", "rbm on ds"}
+    assert primary["mcnemar"].str.startswith("A lower in 5").all()  # every seed, per-seed check
+
+
+def test_a_method_that_hurts_on_one_data_set_is_named(tmp_path):
+    def error(depth, method, dropout):
+        return 0.20 if method in ("none", "rbm") else 0.08
+
+    results, paths = fake_run(tmp_path, error=error)
+    row = judge_claims(results, prediction_files=paths)[0].set_index("id").loc["2"]
+    assert row["verdict"] == "supported except" and row["n_for"] == 2
+    assert "no detectable effect: rbm on ds" in row["exceptions"]
 
 
 def test_pretraining_that_hurts_contradicts_claim_2(tmp_path):
@@ -88,76 +113,79 @@ def test_pretraining_that_hurts_contradicts_claim_2(tmp_path):
         return 0.10 if method == "none" else 0.16
 
     results, paths = fake_run(tmp_path, error=error)
-    v = verdicts(judge_claims(results, paths, n_boot=200)[0])
-    assert v["2"] == "contradicted"
-    assert v["3"] == "inconclusive"  # ae equal to rbm/dae: no evidence either way
-    assert v["1"] == "inconclusive"  # deep equal to shallow: the interval straddles zero
-    assert v["7"] == "inconclusive"  # the nets overfit (gap 0.10), but dropout changes nothing
-
-
-def test_shallow_profile_and_missing_predictions_are_not_tested(tmp_path):
-    results, paths = fake_run(tmp_path, depths=(1, 2), train_error=0.5)
-    table, _ = judge_claims(results, paths, n_boot=200)
+    table = judge_claims(results, prediction_files=paths)[0]
     v = verdicts(table)
-    assert v["1"] == NOT_TESTED and "depth >= 3" in table.set_index("id").loc["1", "note"]
-    assert v["7"] == NOT_TESTED  # training error above test error: nothing overfits
-    assert v["2"] == "supported"
-    none = judge_claims(results, [], n_boot=200)[0]
-    assert set(none["verdict"]) == {NOT_TESTED}
-    assert (none["note"] != "").all()
+    assert v["2"] == "contradicted"
+    assert v["7"] != "supported"  # the nets overfit (gap 0.10), but dropout changes nothing
+
+
+def test_shallow_profile_has_no_primary_and_says_so(tmp_path):
+    results, paths = fake_run(tmp_path, depths=(1, 2), train_error=0.5)
+    table, comps = judge_claims(results, prediction_files=paths)
+    v = verdicts(table)
+    assert set(v.values()) == {NOT_TESTED}
+    note = table.set_index("id").loc["2", "note"]
+    assert "no primary comparison" in note and "depth 3" in note and "secondary" in note
+    assert len(comps[comps["claim"] == "2"]) == 2 * 2 * 3  # still tested as secondaries
+    # the primary depth is a setting: at depth 2 the claims are judged
+    v2 = verdicts(judge_claims(results, prediction_files=paths,
+                               settings=Settings(primary_depth=2))[0])  # fmt: skip
+    assert v2["2"] == "supported" and v2["7"] == NOT_TESTED  # training error 0.5: no overfit
     # a run where every member diverged (nothing selected): every claim untested, no crash
     diverged = results.assign(selected=False, diverged=True)
-    all_diverged = judge_claims(diverged, paths, n_boot=200)[0].set_index("id")
+    all_diverged = judge_claims(diverged, prediction_files=paths)[0].set_index("id")
     assert set(all_diverged["verdict"]) == {NOT_TESTED}
     for cid in ("1", "2", "3", "4", "7"):  # the note says why: divergence, not the profile
         assert all_diverged.loc[cid, "note"].startswith("not judged: every member diverged")
-    assert "diverged" not in table.set_index("id").loc["1", "note"]
 
 
-@pytest.mark.parametrize("figures", [{"error_vs_depth"}, set()])
-def test_section_renders_verdicts_effects_and_links(tmp_path, figures):
-    results, paths = fake_run(tmp_path, depths=(1, 2))
-    table, _ = judge_claims(results, paths, n_boot=200)
-    section = claims_section(table, figures)
-    html = "\n".join(b for b in section.blocks if isinstance(b, str))
-    assert section.id == "claims" and html.count("<tr>") == 1 + len(table)
-    assert "supported" in html and NOT_TESTED in html and " pp [" in html
-    assert ('href="#fig-error_vs_depth"' in html) == bool(figures)
-    assert 'href="#fig-bias_variance"' not in html
-    sentence = claims_sentence(table)
-    assert sentence.count(". ") == 0 and sentence.endswith(".")
-    assert sentence.endswith(
-        "supports claims 2, 3, 4 and 7; and does not test claims 1, 5, 6 and 6b."
-    )
+def test_verdicts_need_no_predictions_only_the_mcnemar_check_does(tmp_path):
+    results, paths = fake_run(tmp_path)
+    with_files, comps = judge_claims(results, prediction_files=paths)
+    without, bare = judge_claims(results)
+    assert verdicts(with_files) == verdicts(without)
+    assert (bare["mcnemar"].fillna("") == "").all() and (comps["mcnemar"] != "").any()
 
 
-def test_build_report_places_claims_after_summary_and_writes_csv(fake_tree, tmp_path):
-    from layerwise.report.build import build_report
+def learning_history(results: pd.DataFrame, worse: dict) -> pd.DataFrame:
+    """Per selected member: training error falls to about 0 over 10 epochs; validation error at
+    each epoch is 0.05 + 0.5 x training error, plus ``worse[method]`` (a method that generalises
+    worse at the same fit)."""
+    rows = []
+    for r in results.to_dict("records"):
+        extra = worse.get(r["pretraining"], 0.0)
+        for epoch in range(1, 11):
+            train = max(0.0, 0.3 - 0.03 * epoch) + 0.001 * r["seed"]
+            rows.append(dict(job_id=r["job_id"], member_id=r["member_id"], epoch=epoch,
+                             train_error=train, valid_error=0.05 + 0.5 * train + extra
+                             + 0.002 * np.sin(r["seed"] * epoch)))  # fmt: skip
+    return pd.DataFrame(rows)
 
-    results = pd.read_csv(fake_tree["results_csv"])
-    rng = np.random.default_rng(3)
-    paths = []
-    for job, part in results.groupby("job_id"):
-        n = int(part["n_test"].iloc[0])
-        y = rng.integers(0, 10, n)
-        preds = {layout.PREDICTIONS_LABELS: y.astype(np.uint8)}
-        for mid, err in zip(part["member_id"], part["test_error"].fillna(0.9), strict=True):
-            wrong = rng.random(n) < err
-            preds[mid] = np.where(wrong, (y + 3) % 10, y).astype(np.uint8)
-        paths.append(tmp_path / "results" / job / layout.PREDICTIONS)
-        paths[-1].parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(paths[-1], **preds)
-    out = tmp_path / "out"
-    build_report(**fake_tree, reference_csv=None, out_html=out / "r.html", out_pdf=None,
-                 figures_dir=out / "f", prediction_files=paths,
-                 claims_csv=out / "claims.csv")  # fmt: skip
-    html = (out / "r.html").read_text(encoding="utf-8")
-    order = [html.index(f'<section id="{s}">') for s in ("summary", "claims", "tables")]
-    assert order == sorted(order)
-    claims = pd.read_csv(out / "claims.csv", keep_default_na=False)
-    assert len(claims) == 8 and claims.set_index("id").loc["2", "verdict"] == "supported"
-    assert claims.set_index("id").loc["5", "verdict"] == "supported"  # the fake tree's history
-    assert 'href="#fig-error_vs_depth"' in html and 'id="fig-error_vs_depth"' in html
+
+def test_claim4_compares_validation_error_at_matched_training_error(tmp_path):
+    results, paths = fake_run(tmp_path)
+    row = judge_claims(results, history=learning_history(results, {"none": 0.04}))[0]
+    four = row.set_index("id").loc["4"]
+    assert four["verdict"] == "supported" and four["effect"] == pytest.approx(-4.0, abs=0.3)
+    worse = {"none": 0.04, "ae": 0.08}  # ae generalises worse than none: against, for ae
+    four = judge_claims(results, history=learning_history(results, worse))[0].set_index("id")
+    assert four.loc["4", "verdict"] == "supported except"
+    assert "opposite effect: ae on ds" in four.loc["4", "exceptions"]
+
+
+def test_write_claims_writes_both_tables(tmp_path):
+    results, paths = fake_run(tmp_path)
+    (tmp_path / "results.csv").write_text(results.to_csv(index=False))
+    learning_history(results, {"none": 0.04}).to_csv(tmp_path / "history.csv", index=False)
+    out = {"out_claims": tmp_path / "c.csv", "out_comparisons": tmp_path / "k.csv"}
+    table = write_claims(results_csv=tmp_path / "results.csv",
+                         history_csv=tmp_path / "history.csv", prediction_files=paths,
+                         autoencoder_files=[], claims={"primary_depth": 3}, baseline="fan-in",
+                         **out)  # fmt: skip
+    back = pd.read_csv(tmp_path / "c.csv", dtype={"id": str}, keep_default_na=False)
+    assert list(back["verdict"]) == list(table["verdict"])
+    assert back.set_index("id").loc["2", "baseline"] == "fan-in"
+    assert len(pd.read_csv(tmp_path / "k.csv")) > 8
 
 
 # --- claim 5: vanishing gradients, from fabricated histories ------------------------------------
@@ -197,7 +225,7 @@ def claim(table: pd.DataFrame, cid: str) -> pd.Series:
 
 def judge_grads(tmp_path, history):
     results, _ = fake_run(tmp_path, depths=(1,), with_files=False)
-    return judge_claims(results, [], history=history, n_boot=50)[0]
+    return judge_claims(results, history=history)[0]
 
 
 def noise(depth, seed):
@@ -208,7 +236,7 @@ def test_claim5_supported_when_the_first_layer_gradient_vanishes_with_depth(tmp_
     table = judge_grads(tmp_path, grad_history(lambda d, s: -0.4 * d + noise(d, s)))
     row = claim(table, "5")
     assert row["verdict"] == "supported", row.to_dict()
-    assert row["n_comparisons"] == 3 and row["n_for"] == 3  # depths 2 and 3, and the trend
+    assert row["n_primary"] == 1 and row["n_secondary"] == 2  # the slope; depths 2 and 3
     assert row["ci_low"] < row["effect"] < row["ci_high"] < 0
     assert row["effect"] == pytest.approx(-0.4, abs=0.03)  # the slope, log10 per added layer
     assert row["unit"] == "log10/layer" and "log10/layer [" in effect_text(row)
@@ -217,22 +245,23 @@ def test_claim5_supported_when_the_first_layer_gradient_vanishes_with_depth(tmp_
 def test_claim5_contradicted_when_the_gradient_grows_inputwards(tmp_path):
     table = judge_grads(tmp_path, grad_history(lambda d, s: 0.3 * d + noise(d, s)))
     row = claim(table, "5")
-    assert row["verdict"] == "contradicted" and row["n_against"] == 3
+    assert row["verdict"] == "contradicted" and row["n_against"] == 1
     assert row["effect"] > 0
 
 
-def test_claim5_inconclusive_when_small_but_not_shrinking_with_depth(tmp_path):
+def test_claim5_no_trend_is_not_support_even_when_small_at_every_depth(tmp_path):
     table = judge_grads(tmp_path, grad_history(lambda d, s: -1.0 + noise(d, s)))
     row = claim(table, "5")
-    # below 1 at every depth (for), but no trend (neither): not every comparison supports it
-    assert row["verdict"] == "inconclusive" and row["n_for"] == 2 and row["n_against"] == 0
+    # below 1 at every depth (secondary), but no trend (the primary): no detectable effect
+    assert row["verdict"] == "mixed" and row["n_for"] == 0 and row["n_against"] == 0
+    assert row["exceptions"] == "no detectable effect: ds"
 
 
 def test_claim5_reads_only_the_first_epochs_and_needs_seeds(tmp_path):
     later = grad_history(lambda d, s: -0.4 * d + noise(d, s), later=lambda d, s: 0.5 * d)
     assert claim(judge_grads(tmp_path, later), "5")["verdict"] == "supported"
     one_seed = grad_history(lambda d, s: -0.4 * d, seeds=(1,))
-    assert claim(judge_grads(tmp_path, one_seed), "5")["verdict"] == "inconclusive"  # no spread
+    assert claim(judge_grads(tmp_path, one_seed), "5")["verdict"] == "underpowered"  # no spread
 
 
 def test_claim5_not_tested_with_one_depth_or_without_gradient_norms(tmp_path):
@@ -308,7 +337,7 @@ def write_autoencoder(
 
 def judge_autoencoder(tmp_path, files):
     results, _ = fake_run(tmp_path, depths=(1,), with_files=False)
-    return judge_claims(results, [], autoencoder_files=files, n_boot=50)[0]
+    return judge_claims(results, autoencoder_files=files)[0]
 
 
 def hinton(code, seed=0):  # published pattern: deep AE 3.0, PCA 13.9, random init much worse
@@ -320,14 +349,14 @@ def test_claim6_supported_on_the_published_pattern(tmp_path):
     table = judge_autoencoder(tmp_path, write_autoencoder(tmp_path / "ae", errors))
     six, six_b = claim(table, "6"), claim(table, "6b")
     assert six["verdict"] == six_b["verdict"] == "supported", (six.to_dict(), six_b.to_dict())
-    assert six["n_comparisons"] == 2  # one per code size
+    assert six["n_primary"] == 1 and six["n_secondary"] == 1  # code 30 decides, code 2 names
     assert six["effect"] == pytest.approx(3.15 - 13.9)  # mean over seeds 1, 2
     assert six["ci_low"] < six["effect"] < six["ci_high"] < 0
     assert six_b["effect"] == pytest.approx(3.15 - 26.75)
     assert "sq. error/image" in effect_text(six)
 
 
-def test_claim6_contradicted_when_pca_wins_and_inconclusive_without_spread(tmp_path):
+def test_claim6_contradicted_when_pca_wins_and_underpowered_without_spread(tmp_path):
     errors = {
         "pre": lambda c, s: 20.0 + 0.1 * s,
         "rand": lambda c, s: 21.0 + 0.1 * s,
@@ -338,7 +367,7 @@ def test_claim6_contradicted_when_pca_wins_and_inconclusive_without_spread(tmp_p
     # one seed and no recons.npz: no interval can be estimated, so no verdict either way
     files = write_autoencoder(tmp_path / "b", errors, seeds=(1,), recons=False)
     row = claim(judge_autoencoder(tmp_path, files), "6")
-    assert row["verdict"] == "inconclusive" and "no interval" in effect_text(row)
+    assert row["verdict"] == "underpowered" and "no interval" in effect_text(row)
     # two seeds and no recons.npz: the interval is over seeds
     files = write_autoencoder(tmp_path / "c", errors, recons=False)
     assert claim(judge_autoencoder(tmp_path, files), "6")["verdict"] == "contradicted"

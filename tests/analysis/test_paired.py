@@ -1,4 +1,4 @@
-"""Paired tests and claim verdicts (layerwise.report.paired) on fabricated predictions.
+"""Paired tests on the same test images (layerwise.analysis.paired) on fabricated predictions.
 
 Oracles: McNemar p-values against scipy's binomial CDF (2 P(X <= min(b, c)), capped at 1) and a
 hand-computed case; Holm against hand-worked examples; the multinomial bootstrap against naive
@@ -10,21 +10,9 @@ import time
 
 import numpy as np
 import pytest
-from scipy.stats import binom, norm, ttest_1samp
-from scipy.stats import t as student_t
+from scipy.stats import binom
 
-from layerwise.report.paired import (
-    Comparison,
-    claims_frame,
-    compare,
-    holm,
-    judge_claim,
-    mcnemar_exact,
-    mcnemar_pooled,
-    one_sample,
-    paired_bootstrap_ci,
-    wald,
-)
+from layerwise.analysis.paired import holm, mcnemar_exact, mcnemar_pooled, paired_bootstrap_ci
 
 
 def table(b: int, c: int, n: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -203,145 +191,3 @@ def test_holm_rejects_invalid_p_values():
         holm([0.1, float("nan")])
     with pytest.raises(ValueError, match="p_values"):
         holm([1.2])
-
-
-# --- verdicts ---------------------------------------------------------------------------------
-
-
-def seeds(effects_bc: list[tuple[int, int]], n: int = 10000, salt: int = 0):
-    """Per-seed (correct_a, correct_b) from (b, c) discordant counts."""
-    return [table(b, c, n, seed=salt + i) for i, (b, c) in enumerate(effects_bc)]
-
-
-def comp(label, p, effect, lo, hi, seed_effects, direction="a_better") -> Comparison:
-    return Comparison(label, direction, p, effect, lo, hi, tuple(seed_effects))
-
-
-def test_supported_when_every_comparison_is_significant_with_seeds_agreeing():
-    comps = [compare(f"ds{i}", seeds([(300, 150), (280, 160), (310, 140)], salt=10 * i),
-                     direction="a_better", n_boot=300, seed=i) for i in range(3)]  # fmt: skip
-    v = judge_claim("pretraining beats random init", comps)
-    assert (v.verdict, v.n_comparisons, v.n_for, v.n_against) == ("supported", 3, 3, 0)
-    assert v.ci_low < v.effect < v.ci_high < 0
-    assert all(j.p_adjusted >= j.comparison.p_value for j in v.comparisons)
-
-
-def test_contradicted_when_significant_comparisons_go_the_other_way():
-    comps = [compare("ds0", seeds([(150, 300), (160, 280)]), direction="a_better", n_boot=200),
-             compare("ds1", seeds([(140, 310), (150, 290)], salt=5), direction="a_better",
-                     n_boot=200),
-             compare("ds2", seeds([(300, 150), (290, 160)], salt=9), direction="a_better",
-                     n_boot=200)]  # fmt: skip
-    v = judge_claim("claim", comps)
-    assert (v.verdict, v.n_for, v.n_against) == ("contradicted", 1, 2)
-    assert v.weakest in ("ds0", "ds1")
-
-
-def test_inconclusive_when_seeds_disagree_in_sign():
-    c = compare("ds0", seeds([(300, 100), (80, 100)]), direction="a_better", n_boot=200)
-    assert c.p_value < 1e-6  # the pooled test alone would call it
-    v = judge_claim("claim", [c])
-    assert (v.verdict, v.n_for, v.n_against) == ("inconclusive", 0, 0)
-
-
-def test_inconclusive_when_not_significant():
-    c = compare("ds0", seeds([(52, 48), (51, 49)]), direction="a_better", n_boot=200)
-    assert c.effect < 0 and c.p_value > 0.05
-    assert judge_claim("claim", [c]).verdict == "inconclusive"
-
-
-def test_holm_is_applied_within_a_claim():
-    comps = [comp("a", 0.03, -0.01, -0.02, -0.001, [-0.01, -0.012]),
-             comp("b", 0.04, -0.01, -0.02, -0.001, [-0.009, -0.011])]  # fmt: skip
-    assert judge_claim("one", comps[:1]).verdict == "supported"  # raw 0.03 < 0.05
-    v = judge_claim("two", comps)  # Holm: 0.06, 0.06
-    assert [j.p_adjusted for j in v.comparisons] == pytest.approx([0.06, 0.06])
-    assert (v.verdict, v.n_for) == ("inconclusive", 0)
-
-
-def test_supported_needs_a_majority_and_no_counter_example():
-    sig = comp("sig", 1e-6, -0.01, -0.015, -0.005, [-0.01, -0.01])
-    flat = comp("flat", 0.5, -0.001, -0.004, 0.002, [-0.002, 0.001])
-    against = comp("against", 1e-6, 0.01, 0.005, 0.015, [0.01, 0.01])
-    assert judge_claim("c", [sig, sig, flat]).verdict == "supported"
-    assert judge_claim("c", [sig, flat, flat]).verdict == "inconclusive"
-    v = judge_claim("c", [sig, sig, against])
-    assert (v.verdict, v.n_for, v.n_against) == ("inconclusive", 2, 1)
-    v = judge_claim("c", [sig, against])  # a tie between for and against
-    assert (v.verdict, v.n_for, v.n_against) == ("contradicted", 1, 1)
-
-
-def test_not_tested_without_comparisons():
-    v = judge_claim("deep random nets are not better", [])
-    assert (v.verdict, v.n_comparisons) == ("not tested by this profile", 0)
-    assert np.isnan(v.effect) and v.weakest == ""
-
-
-def test_not_better_direction_uses_the_interval_and_margin():
-    # A = deep random init, B = shallow: claim 1 says A's error is not lower
-    worse = compare("deep worse", seeds([(100, 250), (110, 240)]), direction="a_not_better")
-    assert judge_claim("1", [worse]).verdict == "supported"
-    tie = comp("tie", 0.6, -0.0004, -0.002, 0.0012, [-0.001, 0.0002], "a_not_better")
-    assert judge_claim("1", [tie]).verdict == "inconclusive"  # margin 0: A may be better
-    assert judge_claim("1", [tie], margin=0.0025).verdict == "supported"
-    # a point estimate in the claim's favour is not enough: the interval must rule A out
-    lucky = comp("lucky", 0.7, 0.0005, -0.002, 0.003, [0.0004, 0.0006], "a_not_better")
-    assert judge_claim("1", [lucky]).verdict == "inconclusive"
-    better = compare("deep better", seeds([(250, 100), (240, 110)]), direction="a_not_better")
-    v = judge_claim("1", [better], margin=0.0025)
-    assert (v.verdict, v.n_against) == ("contradicted", 1)
-    split = comp("split", 1e-6, -0.01, -0.015, -0.005, [-0.021, 0.001], "a_not_better")
-    assert judge_claim("1", [split]).verdict == "inconclusive"  # seeds disagree: no counter-example
-
-
-def test_judge_claim_rejects_bad_inputs():
-    a = comp("a", 0.01, -0.01, -0.02, -0.001, [-0.01])
-    b = comp("b", 0.01, 0.01, 0.001, 0.02, [0.01], "a_not_better")
-    with pytest.raises(ValueError, match="mixes directions"):
-        judge_claim("c", [a, b])
-    with pytest.raises(ValueError, match="alpha"):
-        judge_claim("c", [a], alpha=5)
-    with pytest.raises(ValueError, match="support_fraction"):
-        judge_claim("c", [a], support_fraction=1.0)
-    with pytest.raises(ValueError, match="direction"):
-        compare("x", seeds([(5, 3)], n=50), direction="better")
-
-
-def test_claims_frame_has_one_row_per_claim():
-    v1 = judge_claim("one", [comp("a", 1e-4, -0.01, -0.02, -0.005, [-0.01, -0.01])])
-    v2 = judge_claim("two", [])
-    frame = claims_frame([v1, v2])
-    assert frame["claim"].tolist() == ["one", "two"]
-    assert frame["verdict"].tolist() == ["supported", "not tested by this profile"]
-    assert frame.loc[0, "effect"] == pytest.approx(-0.01)
-
-
-def test_require_all_needs_every_comparison_for_the_claim():
-    sig = comp("sig", 1e-6, -0.01, -0.015, -0.005, [-0.01, -0.01])
-    flat = comp("flat", 0.5, -0.001, -0.004, 0.002, [-0.002, 0.001])
-    assert judge_claim("c", [sig, sig, flat]).verdict == "supported"
-    assert judge_claim("c", [sig, sig, flat], require_all=True).verdict == "inconclusive"
-    assert judge_claim("c", [sig, sig], require_all=True).verdict == "supported"
-
-
-def test_one_sample_is_students_t_over_units():
-    values = [-0.5, -0.3, -0.45, -0.35]
-    c = one_sample("slopes", values)
-    half = student_t.ppf(0.975, 3) * np.std(values, ddof=1) / 2
-    assert c.p_value == pytest.approx(ttest_1samp(values, 0.0).pvalue)
-    assert (c.effect, c.ci_low, c.ci_high) == pytest.approx((-0.4, -0.4 - half, -0.4 + half))
-    assert c.seed_effects == tuple(values) and c.direction == "a_better"
-    single = one_sample("one seed", [-0.4])  # no spread: no evidence
-    assert (single.p_value, single.ci_low, single.ci_high) == (1.0, -0.4, -0.4)
-    assert one_sample("same", [-0.4, -0.4]).p_value == 0.0
-    with pytest.raises(ValueError, match="finite"):
-        one_sample("bad", [np.nan, 1.0])
-
-
-def test_wald_interval_and_p_value():
-    c = wald("recon", -2.0, 0.5, [-1.9, -2.1])
-    assert c.p_value == pytest.approx(2 * norm.sf(4.0))
-    assert (c.ci_low, c.ci_high) == pytest.approx((-2.0 - 1.959964 * 0.5, -2.0 + 1.959964 * 0.5))
-    unknown = wald("recon", -2.0, float("nan"), [-2.0])
-    assert unknown.p_value == 1.0 and np.isnan(unknown.ci_low)
-    assert judge_claim("6", [unknown]).verdict == "inconclusive"
