@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 run: $(STAMP)
 	$(VENV)/bin/python -m layerwise.studies.plan $(CONFIG) --cores all --calibrate
 	$(VENV)/bin/snakemake --cores all --configfile $(CONFIG)
-	$(VENV)/bin/python -m layerwise.studies.timing
+	$(VENV)/bin/python -m layerwise.run_timing
 
 # The full study (the learning-rate search, longer budgets and pretraining the main job's fixed
 # choices come from), in its own folder study/ (results/, reports/) beside the main job's.
@@ -22,7 +22,7 @@ study: $(STAMP)
 	$(VENV)/bin/python -m layerwise.studies.plan config/study.yaml --cores all --calibrate
 	$(VENV)/bin/snakemake -s $(CURDIR)/Snakefile --cores all \
 	  --configfile $(CURDIR)/config/study.yaml --directory study
-	$(VENV)/bin/python -m layerwise.studies.timing study
+	$(VENV)/bin/python -m layerwise.run_timing study
 
 # The reproduction of the published tables, one piece per data set (config/reproduce/*.yaml), each
 # in its own folder reproduce/<piece>/ (results/, reports/); then one table of every target cell.
@@ -33,7 +33,7 @@ reproduce: $(STAMP)
 	  $(VENV)/bin/snakemake -s $(CURDIR)/Snakefile --cores all \
 	    --configfile $(CURDIR)/config/reproduce/$$p.yaml --directory reproduce/$$p || exit 1; \
 	  echo "$$p: $$(( $$(date +%s) - start )) s wall" | tee -a reproduce/wall_times.txt; \
-	  $(VENV)/bin/python -m layerwise.studies.timing reproduce/$$p | tee -a reproduce/wall_times.txt; \
+	  $(VENV)/bin/python -m layerwise.run_timing reproduce/$$p | tee -a reproduce/wall_times.txt; \
 	done
 	$(VENV)/bin/python -m layerwise.report.reproduction reproduce --out reproduce/reproduction.csv
 

@@ -8,8 +8,8 @@ end; the last line is the whole run's span, i.e. the run's wall time when every 
 invocation (jobs skipped because their outputs were up to date keep their older times, and a run
 resumed after an interruption spans the pause):
 
-    python -m layerwise.studies.timing              # the run in the current folder
-    python -m layerwise.studies.timing reproduce/convex --json timing.json
+    python -m layerwise.run_timing              # the run in the current folder
+    python -m layerwise.run_timing reproduce/convex --json timing.json
 """
 
 from __future__ import annotations

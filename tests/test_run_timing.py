@@ -1,10 +1,10 @@
-"""Wall time per stage from Snakemake's job records (layerwise.studies.timing), made-up records."""
+"""Wall time per stage from Snakemake's job records (layerwise.run_timing), made-up records."""
 
 import json
 
 import pytest
 
-from layerwise.studies import timing
+from layerwise import run_timing
 
 
 def _write(folder, name, rule, job_hash, start, end):
@@ -29,14 +29,14 @@ def _records(tmp_path):
 
 
 def test_jobs_merge_outputs_and_split_reinvocations(tmp_path):
-    jobs = timing.read_jobs(_records(tmp_path))
+    jobs = run_timing.read_jobs(_records(tmp_path))
     assert [(j.rule, j.start, j.end) for j in jobs] == [
         ("dataset", 100.0, 110.5), ("finetune", 111.0, 141.0), ("finetune", 111.0, 171.0),
         ("finetune", 500.0, 530.0), ("report", 531.0, 535.0)]  # fmt: skip
 
 
 def test_stage_rows_sum_jobs_and_span(tmp_path):
-    rows = {r.rule: r for r in timing.stage_times(timing.read_jobs(_records(tmp_path)))}
+    rows = {r.rule: r for r in run_timing.stage_times(run_timing.read_jobs(_records(tmp_path)))}
     assert list(rows) == ["dataset", "finetune", "report", "all"]
     assert (rows["finetune"].jobs, rows["finetune"].job_seconds, rows["finetune"].span_seconds) == (
         3,
@@ -49,7 +49,7 @@ def test_stage_rows_sum_jobs_and_span(tmp_path):
 
 def test_cli_prints_table_and_writes_json(tmp_path, capsys):
     out = tmp_path / "t.json"
-    assert timing.main([str(_records(tmp_path)), "--json", str(out)]) == 0
+    assert run_timing.main([str(_records(tmp_path)), "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "| **whole run** | 5 | 2.2 min | 7.2 min |" in text
     assert json.loads(out.read_text())[-1]["rule"] == "all"
@@ -57,4 +57,4 @@ def test_cli_prints_table_and_writes_json(tmp_path, capsys):
 
 def test_missing_metadata_names_the_folder_to_give(tmp_path):
     with pytest.raises(FileNotFoundError, match="folder the run was started in"):
-        timing.read_jobs(tmp_path)
+        run_timing.read_jobs(tmp_path)
