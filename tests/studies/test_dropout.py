@@ -24,7 +24,6 @@ from layerwise.studies.dropout import (
     study_members,
 )
 from layerwise.studies.job_io import RunSettings
-from layerwise.studies.members import finetune_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,7 +51,7 @@ def test_members_are_exactly_variants_x_seeds_x_lr_with_their_settings():
             assert (m.p_drop_input, m.p_drop_hidden) == (0.2, 0.5)
             assert m.max_norm == (2.5 if m.variant == "dropout-maxnorm" else math.inf)
     # the engine receives exactly these per-member values, in member order
-    s = finetune_settings(members, job.budget, 10)
+    s = job.settings
     assert s.seeds == [m.seed for m in members] and s.lr == [m.lr for m in members]
     assert s.p_drop_input == [m.p_drop_input for m in members]
     assert s.p_drop_hidden == [m.p_drop_hidden for m in members]

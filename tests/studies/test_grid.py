@@ -8,7 +8,6 @@ import pytest
 from layerwise.config import ConfigError, deep_merge, load_config, validate_config
 from layerwise.studies.depth_table import pretrain_settings
 from layerwise.studies.grid import finetune_jobs, pretrain_candidates, pretrain_jobs, scaled_epochs
-from layerwise.studies.members import finetune_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,7 +73,7 @@ def test_budgets_in_updates_scale_epochs_by_training_set_size(cfg):
                            "finetune": {"budget_reference_n": 500, "min_epochs": 3}})  # fmt: skip
     sizes = {d: cfg["data"]["datasets"][d]["n_train"] for d in cfg["grid"]["datasets"]}
     assert sizes == {"mnist-basic": 500, "rectangles": 300}
-    budgets = {j.dataset: j.budget for j in finetune_jobs(cfg)}
+    budgets = {j.dataset: j.settings for j in finetune_jobs(cfg)}
     assert budgets["mnist-basic"].max_epochs == 10 and budgets["rectangles"].max_epochs == 17
     assert budgets["mnist-basic"].patience == 3 and budgets["rectangles"].patience == 5
     assert budgets["rectangles"].min_epochs == 5
@@ -91,13 +90,13 @@ def test_halving_rungs_scale_and_groups_are_the_selection_groups(cfg):
     """Rungs count like max_epochs; a member races only the members of its selection group
     (same method, dropout and seed: they differ only in the fine-tuning candidate)."""
     cfg = deep_merge(cfg, {"finetune": {"budget_reference_n": 500, "halving": {"rungs": [2, 4]}}})
-    budgets = {j.dataset: j.budget for j in finetune_jobs(cfg)}
+    budgets = {j.dataset: j.settings for j in finetune_jobs(cfg)}
     assert (
         budgets["mnist-basic"].halving_rungs == (2, 4) and budgets["mnist-basic"].halving_eta == 3
     )
     assert budgets["rectangles"].halving_rungs == (3, 7)  # 300 examples: 500/300 x the epochs
     job = finetune_jobs(cfg)[0]
-    settings = finetune_settings(job.members, job.budget, n_classes=10)
+    settings = job.settings
     groups = {}
     for m, g in zip(job.members, settings.halving_groups, strict=True):
         groups.setdefault(g, set()).add((m.pretraining, m.dropout, m.seed))
@@ -108,7 +107,7 @@ def test_halving_rungs_scale_and_groups_are_the_selection_groups(cfg):
     assert len(groups) == n_groups
     assert len(job.members) == n_groups * len(cfg["finetune"]["lr"])
     off = finetune_jobs(deep_merge(cfg, {"finetune": {"halving": None}}))[0]
-    assert finetune_settings(off.members, off.budget, n_classes=10).halving_groups is None
+    assert off.settings.halving_groups is None
 
 
 def test_output_lr_candidates_cross_lr_and_reach_the_engine(cfg):
@@ -121,19 +120,19 @@ def test_output_lr_candidates_cross_lr_and_reach_the_engine(cfg):
     assert {m.output_lr for m in plain} == {0.3, 1.0}
     assert all("-out" in m.candidate for m in job.members)
     assert {m.output_lr for m in job.members if m.dropout} == {3.0, 10.0}  # x lr_scale
-    settings = finetune_settings(job.members, job.budget, n_classes=10)
+    settings = job.settings
     assert settings.output_lr == [m.output_lr for m in job.members]
     assert settings.blowup_factor == cfg["finetune"]["blowup_factor"] == 100
     off = finetune_jobs(deep_merge(cfg, {"finetune": {"output_lr": None}}))[0]
-    assert finetune_settings(off.members, off.budget, n_classes=10).output_lr is None
+    assert off.settings.output_lr is None
 
 
 def test_tie_break_reaches_the_engine_and_a_wrong_value_names_the_key(cfg):
     job = finetune_jobs(cfg)[0]
     assert cfg["finetune"]["tie_break"] == "valid_loss"  # the default
-    assert finetune_settings(job.members, job.budget, n_classes=10).tie_break == "valid_loss"
+    assert job.settings.tie_break == "valid_loss"
     first = finetune_jobs(deep_merge(cfg, {"finetune": {"tie_break": "first"}}))[0]
-    assert finetune_settings(first.members, first.budget, n_classes=10).tie_break == "first"
+    assert first.settings.tie_break == "first"
     with pytest.raises(ConfigError, match=r"finetune\.tie_break: 'last' is not allowed"):
         validate_config(deep_merge(cfg, {"finetune": {"tie_break": "last"}}))
 
@@ -160,16 +159,17 @@ def test_per_dataset_settings_reach_only_that_data_sets_jobs(cfg):
     before = {j.path: j for j in finetune_jobs(cfg)}
     for job in finetune_jobs(merged):
         if job.dataset != "rectangles":
-            assert job.members == before[job.path].members and job.budget == before[job.path].budget
+            assert job.settings == before[job.path].settings  # members included
+            assert job.members == before[job.path].members
             continue
         assert {m.lr for m in job.members if not m.dropout} == {0.7}
         assert {m.p_drop_hidden for m in job.members if m.dropout} == {0.4}
         n_train = merged["data"]["datasets"]["rectangles"]["n_train"]
         ref = merged["finetune"]["budget_reference_n"]
         assert (
-            job.budget.max_epochs
+            job.settings.max_epochs
             == scaled_epochs(9, n_train, ref)
-            != before[job.path].budget.max_epochs
+            != before[job.path].settings.max_epochs
         )
     rbm = {j.dataset: j.settings["epochs"] for j in pretrain_jobs(merged) if j.method == "rbm"}
     old = {j.dataset: j.settings["epochs"] for j in pretrain_jobs(cfg) if j.method == "rbm"}

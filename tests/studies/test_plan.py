@@ -97,17 +97,12 @@ def test_cli_prints_the_plan(capsys):
 
 
 def test_halving_counts_the_survivors_of_each_rung_only():
-    from layerwise.studies.members import Budget
+    from layerwise.engine.finetune import FinetuneSettings
 
-    b = Budget(activation="sigmoid", max_epochs=40, patience=10, batch_size=20,
-               eval_batch_size=2000, record_grad_norms=False,
-               halving_rungs=(10,), halving_eta=6)  # fmt: skip
+    b = FinetuneSettings(seeds=[], max_epochs=40, halving_rungs=(10,), halving_eta=6)
     assert plan.member_epochs_with_halving([6], b) == 6 * 10 + 1 * 30
     assert plan.member_epochs_with_halving([6, 6, 1], b) == 2 * 90 + 40
-    two = Budget(activation="sigmoid", max_epochs=40, patience=10, batch_size=20,
-                 eval_batch_size=2000, record_grad_norms=False,
-                 halving_rungs=(5, 10), halving_eta=3)  # fmt: skip
+    two = FinetuneSettings(seeds=[], max_epochs=40, halving_rungs=(5, 10), halving_eta=3)
     assert plan.member_epochs_with_halving([9], two) == 9 * 5 + 3 * 5 + 1 * 30
-    flat = Budget(activation="sigmoid", max_epochs=40, patience=10, batch_size=20,
-                  eval_batch_size=2000, record_grad_norms=False)  # fmt: skip
+    flat = FinetuneSettings(seeds=[], max_epochs=40)
     assert plan.member_epochs_with_halving([6], flat) == 240

@@ -32,7 +32,7 @@ from layerwise.studies.job_io import (
     write_slice,
     write_table,
 )
-from layerwise.studies.members import PopulationInfo, finetune_settings, member_rows
+from layerwise.studies.members import PopulationInfo, budget_of, member_rows
 
 
 def pretrain_settings(job: PretrainJob) -> PretrainSettings:
@@ -131,7 +131,7 @@ def run_finetune_job(
     ds = load_dataset(data_path)
     stacks = {key: torch.load(path, weights_only=True) for key, path in stack_files.items()}
     init = initial_layers(job, stacks)
-    settings = finetune_settings(job.members, job.budget, ds.n_classes)
+    settings = dataclasses.replace(job.settings, n_classes=ds.n_classes)
     log(
         f"[finetune] {job.path}: depth={job.depth} width={job.n_hidden} K={len(job.members)} "
         f"on {device}"
@@ -142,7 +142,7 @@ def run_finetune_job(
     write_population(out_dir, ids, res)
     write_predictions(out_dir, ids, res, ds.y_test)
     info = PopulationInfo(run.study, job.dataset, job.depth, job.path, job.n_hidden,
-                          job.budget.activation, len(ds.y_train), len(ds.y_valid),
+                          job.settings.activation, len(ds.y_train), len(ds.y_valid),
                           len(ds.y_test))  # fmt: skip
     table = member_rows(info, job.members, res.summary, clock.seconds())
     write_table(out_dir / layout.MEMBERS, table)
@@ -150,6 +150,6 @@ def run_finetune_job(
     write_slice(out_dir, slice_)
     rec = job_record("finetune", job.path, run.study, ds, device, clock, slice_, method=None,
                      depth=job.depth, group=job.group, n_members=len(job.members),
-                     settings={"n_hidden": job.n_hidden, **dataclasses.asdict(job.budget)},
+                     settings={"n_hidden": job.n_hidden, **budget_of(job.settings)},
                      n_diverged=int(table["diverged"].sum()))  # fmt: skip
     files.write_json(out_dir / layout.RECORD, rec)

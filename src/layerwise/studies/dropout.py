@@ -52,7 +52,7 @@ import numpy as np
 
 from layerwise import files, layout
 from layerwise.data.io import load_dataset
-from layerwise.engine.finetune import finetune
+from layerwise.engine.finetune import FinetuneSettings, finetune
 from layerwise.engine.layers import init_layer
 from layerwise.metrics import select_best
 from layerwise.studies.job_io import (
@@ -66,7 +66,13 @@ from layerwise.studies.job_io import (
     write_slice,
     write_table,
 )
-from layerwise.studies.members import Budget, Member, PopulationInfo, finetune_settings, member_rows
+from layerwise.studies.members import (
+    Member,
+    PopulationInfo,
+    budget_of,
+    member_rows,
+    population_settings,
+)
 
 VARIANTS = ("plain", "dropout", "dropout-maxnorm")
 ACTIVATIONS = ("sigmoid", "relu")
@@ -84,7 +90,7 @@ class DropoutJob:
     n_train: int | None  # leading training images used (None = all)
     n_valid: int | None
     members: tuple[Member, ...]
-    budget: Budget
+    settings: FinetuneSettings  # the engine's, of these members (n_classes: the job runner's)
 
     @property
     def path(self) -> str:
@@ -122,23 +128,17 @@ def dropout_jobs(cfg: dict) -> dict[str, DropoutJob]:
     sc = cfg["dropout_study"]
     if not sc["enabled"]:
         return {}
-    budget = Budget(activation="", max_epochs=sc["max_epochs"], patience=sc["patience"],
-                    batch_size=sc["batch_size"], eval_batch_size=sc["eval_batch_size"],
-                    record_grad_norms=sc["record_grad_norms"],
-                    tie_break=cfg["finetune"]["tie_break"])  # fmt: skip
-    return {
-        act: DropoutJob(
-            act,
-            sc["dataset"],
-            sc["depth"],
-            sc["n_hidden"],
-            sc["n_train"],
-            sc["n_valid"],
-            tuple(study_members(sc, act)),
-            dataclasses.replace(budget, activation=act),
-        )  # fmt: skip
-        for act in sc["activations"]
-    }
+    budget = dict(max_epochs=sc["max_epochs"], patience=sc["patience"],
+                  batch_size=sc["batch_size"], eval_batch_size=sc["eval_batch_size"],
+                  record_grad_norms=sc["record_grad_norms"],
+                  tie_break=cfg["finetune"]["tie_break"])  # fmt: skip
+    jobs = {}
+    for act in sc["activations"]:
+        members = tuple(study_members(sc, act))
+        jobs[act] = DropoutJob(act, sc["dataset"], sc["depth"], sc["n_hidden"], sc["n_train"],
+                               sc["n_valid"], members,
+                               population_settings(members, activation=act, **budget))  # fmt: skip
+    return jobs
 
 
 def random_layers(job: DropoutJob, n_in: int, device) -> list:
@@ -180,14 +180,14 @@ def run_dropout_job(
     init = random_layers(job, data["x_train"].shape[1], device)
     log(f"[dropout_study] {job.activation}: {job.depth} x {job.n_hidden}, K={len(job.members)}, "
         f"n_train={len(data['y_train'])} on {device}")  # fmt: skip
-    settings = finetune_settings(job.members, job.budget, ds.n_classes)
+    settings = dataclasses.replace(job.settings, n_classes=ds.n_classes)
     res = finetune(init, data, settings, device=device, log=log)
     out_dir = Path(out_dir)
     n = {s: len(data[f"y_{s}"]) for s in ("train", "valid", "test")}
     info = PopulationInfo(run.study, ds.name, job.depth, job.path, job.n_hidden, job.activation,
                           n["train"], n["valid"], n["test"])  # fmt: skip
     table = member_rows(info, job.members, res.summary, clock.seconds(), extra=("variant",))
-    table["selected"] = select_best(table, SELECTION_KEYS, job.budget.tie_break)
+    table["selected"] = select_best(table, SELECTION_KEYS, job.settings.tie_break)
     ids = [m.member_id for m in job.members]
     write_population(out_dir, ids, res)
     write_predictions(out_dir, ids, res, data["y_test"])
@@ -197,7 +197,7 @@ def run_dropout_job(
     rec = job_record("dropout_study", job.path, run.study, ds, device, clock, slice_,
                      method=None, depth=job.depth, group=job.activation,
                      activation=job.activation, n_members=len(job.members),
-                     settings=dataclasses.asdict(job.budget),
+                     settings=budget_of(job.settings),
                      n_diverged=int(table["diverged"].sum()))  # fmt: skip
     files.write_json(out_dir / layout.RECORD, rec)
     return table

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 from layerwise import layout
 from layerwise.config import dataset_config
-from layerwise.studies.members import Budget, Member
+from layerwise.engine.finetune import FinetuneSettings
+from layerwise.studies.members import Member, population_settings
 
 PRETRAIN_KEYS = {
     "ae": ("lr", "epochs"),
@@ -61,7 +62,7 @@ class FinetuneJob:
     n_hidden: int
     group: str  # "h{n_hidden}-all" or "h{n_hidden}-{method}"
     members: tuple[Member, ...]
-    budget: Budget
+    settings: FinetuneSettings  # the engine's, of these members (n_classes: the job runner's)
 
     @property
     def path(self) -> str:
@@ -215,12 +216,13 @@ def _members(cfg: dict, dataset: str, width: int, methods: list[str], depth: int
     return out
 
 
-def budget(cfg: dict, dataset: str) -> Budget:
-    """The fine-tuning budget of the grid's populations on ``dataset`` (epoch counts scaled by
-    finetune.budget_reference_n), with ``dataset``'s settings (per_dataset)."""
+def budget(cfg: dict, dataset: str) -> dict:
+    """The fine-tuning budget of the grid's populations on ``dataset`` (members.BUDGET_FIELDS;
+    epoch counts scaled by finetune.budget_reference_n), with ``dataset``'s settings
+    (per_dataset)."""
     ft = dataset_config(cfg, dataset)["finetune"]
     n, ref, halving = _n_train(cfg, dataset), ft["budget_reference_n"], ft["halving"] or {}
-    return Budget(
+    return dict(
         activation=cfg["model"]["activation"],
         max_epochs=scaled_epochs(ft["max_epochs"], n, ref),
         patience=scaled_epochs(ft["patience"], n, ref),
@@ -247,5 +249,6 @@ def finetune_jobs(cfg: dict) -> list[FinetuneJob]:
         for methods in groups:
             name = f"h{width}-{methods[0] if by_method else 'all'}"
             members = tuple(_members(cfg, dataset, width, methods, depth))
-            jobs.append(FinetuneJob(dataset, depth, width, name, members, budget(cfg, dataset)))
+            settings = population_settings(members, **budget(cfg, dataset))
+            jobs.append(FinetuneJob(dataset, depth, width, name, members, settings))
     return jobs

@@ -25,7 +25,9 @@ from layerwise.device import (
     current_precision,
     product_arithmetic,
 )
+from layerwise.engine.finetune import FinetuneSettings
 from layerwise.layout import PREDICTIONS_LABELS
+from layerwise.studies.members import budget_of
 
 
 @dataclass(frozen=True)
@@ -125,11 +127,22 @@ def plain(obj):
 
 def job_slice(run: RunSettings, **parts) -> dict:
     """The config slice of a job as plain data (config.yaml, record hash): run settings + parts
-    (dataclasses become dicts, tuples lists)."""
+    (dataclasses become dicts, tuples lists; a job's engine settings become its ``budget``, the
+    per-member fields being its members')."""
     out = {"run": dataclasses.asdict(run)}
     for name, part in parts.items():
-        out[name] = dataclasses.asdict(part) if dataclasses.is_dataclass(part) else part
+        out[name] = _fields(part) if dataclasses.is_dataclass(part) else part
     return plain(out)
+
+
+def _fields(part) -> dict:
+    """A dataclass as a dict, any FinetuneSettings field as ``budget`` (members.budget_of)."""
+    engine = {f.name for f in dataclasses.fields(part)
+              if isinstance(getattr(part, f.name), FinetuneSettings)}  # fmt: skip
+    return {
+        ("budget" if key in engine else key): budget_of(getattr(part, key)) if key in engine else v
+        for key, v in dataclasses.asdict(part).items()
+    }
 
 
 def write_slice(out_dir: Path, slice_: dict) -> None:

@@ -2,9 +2,10 @@
 
 Every study (the depth table, the dropout study) expands its config section into a list of
 :class:`Member` records; below this point nobody reads the config. A job is a population of
-members that share shapes and a :class:`Budget`; :func:`finetune_settings` is the one place that
-turns them into the engine's per-member settings, :func:`member_rows` the one place that turns a
-finished population into rows of the results table (``layerwise.layout.MEMBER_COLUMNS``).
+members that share shapes and a budget (:data:`BUDGET_FIELDS`); :func:`population_settings` is the
+one place that turns them into the engine's :class:`~layerwise.engine.finetune.FinetuneSettings`,
+which the job carries, :func:`member_rows` the one place that turns a finished population into
+rows of the results table (``layerwise.layout.MEMBER_COLUMNS``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from layerwise.engine.finetune import FinetuneSettings
-from layerwise.engine.finetune_state import BLOWUP_FACTOR
 from layerwise.layout import MEMBER_COLUMNS
 from layerwise.metrics import binomial_ci95
 
@@ -46,22 +46,12 @@ class Member:
         return dict(self.pretrain)
 
 
-@dataclass(frozen=True)
-class Budget:
-    """What every member of one fine-tuning population shares: shapes, budget, evaluation."""
-
-    activation: str
-    max_epochs: int
-    patience: int
-    batch_size: int
-    eval_batch_size: int  # from the config (its schema holds the default)
-    record_grad_norms: bool
-    min_epochs: int = 0
-    min_improvement: float = 0.0
-    halving_rungs: tuple[int, ...] = ()  # successive halving rungs (epochs); () = full search
-    halving_eta: int = 3
-    blowup_factor: float = BLOWUP_FACTOR
-    tie_break: str = "valid_loss"  # equal validation errors: lower validation NLL wins, or "first"
+#: The fields of FinetuneSettings that a study sets for a whole population from its config: shapes,
+#: budget, evaluation (the rest are per member, from the members, or the engine's defaults). A
+#: job's config slice names them ``budget`` and its record ``settings`` (:func:`budget_of`).
+BUDGET_FIELDS = ("activation", "max_epochs", "patience", "batch_size", "eval_batch_size",
+                 "record_grad_norms", "min_epochs", "min_improvement", "halving_rungs",
+                 "halving_eta", "blowup_factor", "tie_break")  # fmt: skip
 
 
 def halving_groups(members) -> list[int]:
@@ -73,8 +63,13 @@ def halving_groups(members) -> list[int]:
     ]
 
 
-def finetune_settings(members, budget: Budget, n_classes: int) -> FinetuneSettings:
-    """The engine's settings of a population: per-member fields from the members, rest shared."""
+def population_settings(members, **budget) -> FinetuneSettings:
+    """The engine's settings of a population: per-member fields from the members, the budget
+    (:data:`BUDGET_FIELDS`; halving_rungs a tuple) shared. ``n_classes`` is the data set's: the job
+    runner sets it (``dataclasses.replace``)."""
+    unknown = set(budget) - set(BUDGET_FIELDS)
+    if unknown:
+        raise TypeError(f"not budget fields: {sorted(unknown)}")
     return FinetuneSettings(
         seeds=[m.seed for m in members],
         lr=[m.lr for m in members],
@@ -87,21 +82,14 @@ def finetune_settings(members, budget: Budget, n_classes: int) -> FinetuneSettin
         p_drop_input=[m.p_drop_input for m in members],
         p_drop_hidden=[m.p_drop_hidden for m in members],
         max_norm=[m.max_norm for m in members],
-        max_epochs=budget.max_epochs,
-        patience=budget.patience,
-        batch_size=budget.batch_size,
-        activation=budget.activation,
-        n_classes=n_classes,
-        eval_batch_size=budget.eval_batch_size,
-        record_grad_norms=budget.record_grad_norms,
-        min_epochs=budget.min_epochs,
-        min_improvement=budget.min_improvement,
-        halving_rungs=tuple(budget.halving_rungs),
-        halving_eta=budget.halving_eta,
-        halving_groups=halving_groups(members) if budget.halving_rungs else None,
-        blowup_factor=budget.blowup_factor,
-        tie_break=budget.tie_break,
+        halving_groups=halving_groups(members) if budget.get("halving_rungs") else None,
+        **budget,
     )
+
+
+def budget_of(settings: FinetuneSettings) -> dict:
+    """The budget of a population's settings (:data:`BUDGET_FIELDS`, in that order)."""
+    return {name: getattr(settings, name) for name in BUDGET_FIELDS}
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layerwise.config import load_config
+from layerwise.engine.finetune import FinetuneSettings
 from layerwise.studies.dropout import dropout_jobs
 from layerwise.studies.grid import finetune_jobs, pretrain_jobs
-from layerwise.studies.members import Budget, halving_groups
+from layerwise.studies.members import halving_groups
 
 N_IN = 784  # every benchmark set: 28 x 28 images
 N_OUT = 10  # the most classes any set has (an upper bound for the binary sets)
@@ -87,16 +88,16 @@ def _splits(cfg: dict, dataset: str) -> tuple[int, int, int]:
     return int(spec["n_train"]), int(spec["n_valid"]), int(spec["n_test"])
 
 
-def member_epochs_with_halving(group_sizes: list[int], budget: Budget) -> int:
+def member_epochs_with_halving(group_sizes: list[int], settings: FinetuneSettings) -> int:
     """Epochs the members of one population train at most: every member of a halving group
     until the first rung, then ceil(n / eta) of them to the next rung, and so on to max_epochs."""
     total = 0
     for n in group_sizes:
         alive, start = n, 0
-        for rung in [r for r in budget.halving_rungs if r < budget.max_epochs]:
+        for rung in [r for r in settings.halving_rungs if r < settings.max_epochs]:
             total += alive * (rung - start)
-            alive, start = math.ceil(alive / budget.halving_eta), rung
-        total += alive * (budget.max_epochs - start)
+            alive, start = math.ceil(alive / settings.halving_eta), rung
+        total += alive * (settings.max_epochs - start)
     return total
 
 
@@ -108,8 +109,8 @@ def finetune_plan(cfg: dict) -> StagePlan:
         macs = mlp_macs(N_IN, [job.n_hidden] * job.depth, N_OUT)
         k = len(job.members)
         sizes = list(Counter(halving_groups(job.members)).values())
-        e = member_epochs_with_halving(sizes, job.budget)  # summed over the members
-        survivors = len(sizes) if job.budget.halving_rungs else k  # selection can choose these
+        e = member_epochs_with_halving(sizes, job.settings)  # summed over the members
+        survivors = len(sizes) if job.settings.halving_rungs else k  # selection can choose these
         members += k
         epochs += e * n_train / 10000
         flop += _train_flop(macs, e * n_train) + _eval_flop(macs, e * n_valid)
@@ -146,7 +147,7 @@ def dropout_study_plan(cfg: dict) -> StagePlan:
         n_train, n_valid, n_test = _splits(cfg, job.dataset)
         n_train, n_valid = job.n_train or n_train, job.n_valid or n_valid
         macs = mlp_macs(N_IN, [job.n_hidden] * job.depth, N_OUT)
-        k, e = len(job.members), job.budget.max_epochs
+        k, e = len(job.members), job.settings.max_epochs
         members += k
         epochs += k * e * n_train / 10000
         flop += k * (_train_flop(macs, e * n_train) + _eval_flop(macs, e * n_valid + n_test))
