@@ -78,25 +78,25 @@ def paper_jobs(cfg: dict) -> dict:
         pre.append(dict(method=j.method, K=len(j.seeds), steps=steps))
     fts = []
     for j in finetune_jobs(cfg):
-        b = j.budget.batch_size
+        b = j.settings.batch_size
         sizes = [N_IN] + [j.n_hidden] * j.depth + [N_CLASSES]
         fts.append(
             dict(
                 K=len(j.members),
                 depth=j.depth,
-                max_epochs=j.budget.max_epochs,
+                max_epochs=j.settings.max_epochs,
                 steps_per_epoch=sets[j.dataset]["n_train"] // b,
                 flop_per_step=ft_flop_per_step(len(j.members), b, sizes),
             )
         )
     drop = []
     for j in dropout_jobs(cfg).values():
-        b, n = j.budget.batch_size, j.n_train or sets[j.dataset]["n_train"]
+        b, n = j.settings.batch_size, j.n_train or sets[j.dataset]["n_train"]
         sizes = [N_IN] + [j.n_hidden] * j.depth + [N_CLASSES]
         drop.append(
             dict(
                 K=len(j.members),
-                max_epochs=j.budget.max_epochs,
+                max_epochs=j.settings.max_epochs,
                 steps_per_epoch=n // b,
                 flop_per_step=ft_flop_per_step(len(j.members), b, sizes),
             )
@@ -270,7 +270,7 @@ def run_cell(work: Path, progress: Progress, dry: bool, log=print) -> None:
     from layerwise.studies.collect import write_study_tables
     from layerwise.studies.depth_table import run_finetune_job, run_pretrain_job
     from layerwise.studies.grid import finetune_jobs, pretrain_jobs
-    from layerwise.studies.jobs import RunSettings
+    from layerwise.studies.job_io import RunSettings
 
     progress.save(paper_jobs=paper_jobs(load_config(PAPER)))
     overrides = CELL if not dry else _merge(CELL, DRY)
@@ -309,14 +309,14 @@ def run_cell(work: Path, progress: Progress, dry: bool, log=print) -> None:
         seconds, dirs = time.perf_counter() - t1, dirs + [out]
         records.append(out / "record.json")
         epochs = int(pd.read_csv(out / "history.csv")["epoch"].max())
-        b = job.budget.batch_size
+        b = job.settings.batch_size
         sizes = [N_IN] + [job.n_hidden] * job.depth + [N_CLASSES]
         ft_rows.append(
             dict(
                 job=job.path,
                 K=len(job.members),
                 epochs_run=epochs,
-                max_epochs=job.budget.max_epochs,
+                max_epochs=job.settings.max_epochs,
                 seconds=round(seconds, 2),
                 s_per_step=seconds / (epochs * (n_train // b)),
                 flop_per_step=ft_flop_per_step(len(job.members), b, sizes),

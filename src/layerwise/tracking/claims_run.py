@@ -9,9 +9,10 @@ verdicts:
 - tags ``claim.<id>.verdict`` (searchable: ``tags.`claim.2.verdict` = 'supported'``), ``study``,
   ``git_commit`` (from provenance.json, when given) and the run-set tags of every import;
 - params ``claim.<id>.verdict`` and ``claim.<id>.unit`` (shown as columns in the runs table);
-- metrics ``claim.<id>.effect``, ``.ci_low``, ``.ci_high``, ``.n_comparisons``, ``.n_for``,
-  ``.n_against`` and ``.verdict_code`` (+1 supported, 0 inconclusive, -1 contradicted; absent when
-  not tested), non-finite values omitted;
+- metrics ``claim.<id>.effect``, ``.ci_low``, ``.ci_high``, ``.n_primary``, ``.n_for``,
+  ``.n_against``, ``.n_underpowered``, ``.power`` and ``.verdict_code`` (+1 supported, +0.5
+  supported except, 0 mixed or underpowered, -1 contradicted; absent when not tested), non-finite
+  values omitted;
 - artifact claims.csv.
 
 Idempotent like the job import: the run carries ``layerwise.record_hash``, the sha256 of
