@@ -1,5 +1,5 @@
 # Stage 4: model selection and the one tidy results table of the depth-table study.
-# params: what the study trained with (the config less report/tracking/resources), for provenance.
+# params: what the study trained with (the config less claims/report/tracking/resources), for provenance.
 
 
 localrules:

@@ -47,8 +47,11 @@ PRETRAIN_JOBS = {job.path: job for job in G.pretrain_jobs(CFG)}
 FINETUNE_JOBS = {job.path: job for job in G.finetune_jobs(CFG)}
 DATASETS = sorted(CFG["data"]["datasets"])
 BASELINE_DATASETS = baselines_datasets(CFG)  # [] when data.baselines.enabled is false
-# what the study trained with: the provenance of results.csv (report/tracking/resources excluded)
-STUDY_CONFIG = {k: v for k, v in CFG.items() if k not in ("report", "tracking", "resources")}
+# what the study trained with: the provenance of results.csv (how it is judged, reported, tracked
+# and scheduled excluded: changing claims/report/tracking/resources reruns only their readers)
+STUDY_CONFIG = {
+    k: v for k, v in CFG.items() if k not in ("claims", "report", "tracking", "resources")
+}
 # the baselines are not what the study trained with: changing them reruns only the baselines rule
 STUDY_CONFIG["data"] = {k: v for k, v in CFG["data"].items() if k != "baselines"}
 TRACKING_URI = None
