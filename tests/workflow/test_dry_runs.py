@@ -50,6 +50,21 @@ def test_held_out_overlay_lays_over_every_piece(piece, tmp_path):
         assert "results/pretrain/convex/none/" in text and "/rbm/" not in text
 
 
+def test_fan_in_baseline_overlay_lays_over_the_main_job(tmp_path):
+    """config/baseline-fan-in.yaml over the main job: the nets without pretraining start from the
+    fan-in init (their own stack job), the pretrained ones as before, and the claims are judged."""
+    out = subprocess.run(
+        snakemake_cmd(tmp_path, str(ROOT / "config/baseline-fan-in.yaml"), "-n",
+                      config=ROOT / "config/default.yaml"),
+        capture_output=True, text=True, env=env_with_mnist(tmp_path), timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    text = out.stdout + out.stderr
+    assert re.search(r"results/pretrain/convex/none/h\d+-ifan-in/", text)
+    assert not re.search(r"results/pretrain/convex/none/h\d+/", text)  # no Glorot stack
+    assert "results/pretrain/convex/rbm/" in text and "rule claims:" in text
+
+
 def job_priorities(dry_run: str) -> dict[str, list[int]]:
     """Rule -> the priority of each of its jobs in `snakemake -n` output (printed when not 0)."""
     found: dict[str, list[int]] = {}
