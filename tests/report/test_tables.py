@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from layerwise.analysis.reproduction_rule import rule_sentence
 from layerwise.report.cells import CellLookup, CellStat, cell_stats, ci95, mark_best
 from layerwise.report.compare import compare_published, compare_tables, verdict
 from layerwise.report.errors import ReportError
-from layerwise.report.reproduction_rule import rule_sentence
 from layerwise.report.summary import (
     MAX_SENTENCES,
     build_summary,

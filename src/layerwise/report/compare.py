@@ -8,7 +8,7 @@ dropout-on cell.
 
 Only cells inside the run's grid (data sets, depths, methods, dropout settings) are covered; a
 covered cell the run did not finish is listed as "missing" or "diverged". Verdict: the
-reproduction's rule (``layerwise.report.reproduction_rule``): ours - published with a 95% interval
+reproduction's rule (``layerwise.analysis.reproduction_rule``): ours - published with a 95% interval
 combining ours (the larger of the t interval over seeds and the binomial one) and the published
 one, "consistent" when it contains 0 or lies within the equivalence margin, else "better" (below 0)
 or "worse". Where the paper prints no interval we use 1.96 sqrt(p(1-p)/n_test) with our n_test.
@@ -24,8 +24,8 @@ import math
 
 import pandas as pd
 
+from layerwise.analysis.reproduction_rule import MARGIN, judge_cells, rule_sentence
 from layerwise.report.cells import CellLookup, ci95, method_label
-from layerwise.report.reproduction_rule import MARGIN, judge_cells, rule_sentence
 from layerwise.report.tables import Cell, Grid, Table
 
 PRETRAINING_NAMES = {

@@ -4,7 +4,7 @@ Each piece of ``make reproduce`` (config/reproduce/<piece>.yaml) runs in ``repro
 its report exports ``reports/figures/published_comparison.csv`` (``layerwise.report.compare``) and
 ``reports/figures/cells.csv`` (every cell's mean, seed spread and test size,
 ``layerwise.report.cells``). This module stacks them into one CSV judged by the reproduction's
-rule (``layerwise.report.reproduction_rule``: ours - published with an interval holding the
+rule (``layerwise.analysis.reproduction_rule``: ours - published with an interval holding the
 seed-to-seed variance, counted over distinct cells), prints it as a Markdown table with the counts
 and the rule, and writes beside the CSV its figure (the CSV's name with ``.png``: every target
 cell, ours against published, a panel per data set) and the papers' effects
@@ -31,9 +31,9 @@ from pathlib import Path
 import pandas as pd
 
 from layerwise import files
+from layerwise.analysis.reproduction_rule import MARGIN, counts_line, judge_cells
 from layerwise.report.figures import ours_vs_published
 from layerwise.report.reproduction_effects import effects_figure, effects_table
-from layerwise.report.reproduction_rule import MARGIN, counts_line, judge_cells
 
 FIGURES = Path("reports") / "figures"
 COMPARISON = FIGURES / "published_comparison.csv"

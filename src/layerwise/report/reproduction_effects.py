@@ -26,7 +26,7 @@ only. Intervals (95%):
   on independent test sets (ours share one test set: conservative again);
 - published: sqrt(h_a^2 + h_b^2) from the two printed half-widths;
 - ours - published: sqrt(h_ours^2 + h_published^2), judged as the levels are
-  (``layerwise.report.reproduction_rule.judge``) with no equivalence margin: consistent when the
+  (``layerwise.analysis.reproduction_rule.judge``) with no equivalence margin: consistent when the
   interval contains 0, else lower or higher (ours' effect, signed, below or above the published
   one).
 
@@ -41,7 +41,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from layerwise.report.reproduction_rule import binomial_half_width, judge, larger, welch_half_width
+from layerwise.analysis.reproduction_rule import (
+    binomial_half_width,
+    judge,
+    larger,
+    welch_half_width,
+)
 from layerwise.report.style import WIDTH_IN, FigureOut, method_style, styled, to_png
 
 EFFECT_COLUMNS = ["dataset", "baseline", "kind", "pretraining", "depth_a", "depth_b", "source",

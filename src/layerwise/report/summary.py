@@ -5,7 +5,7 @@ One sentence each: the claims' verdicts (the claims section comes next); and thr
 Larochelle et al. (JMLR 2009, Sections 4-5): does pretraining beat random initialisation at equal
 depth (counted over data set x depth x method); does depth help (counted over data set x method);
 how do the published cells this run covers compare (the reproduction's rule,
-``layerwise.report.reproduction_rule``: consistent / better / worse, counted over distinct cells,
+``layerwise.analysis.reproduction_rule``: consistent / better / worse, counted over distinct cells,
 the rule stated beside the counts); plus, when there are any, the cells that have no number.
 "Beats" means the 95% intervals are disjoint and ours is lower; overlapping intervals are a tie.
 All comparisons use the dropout-off cells, as the papers did."""
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from layerwise.analysis.reproduction_rule import VERDICTS, rule_sentence, verdict_counts
 from layerwise.report.cells import CellLookup, CellStat
 from layerwise.report.claims_section import claims_sentence
-from layerwise.report.reproduction_rule import VERDICTS, rule_sentence, verdict_counts
 from layerwise.report.tables import Grid
 
 #: The summary at the top of the report stays short: a reader gets the findings at a glance.

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy.stats import t as student_t
 
-from layerwise.report.reproduction_rule import (
+from layerwise.analysis.reproduction_rule import (
     MARGIN,
     counted_rows,
     counts_line,
