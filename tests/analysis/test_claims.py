@@ -119,6 +119,29 @@ def test_pretraining_that_hurts_contradicts_claim_2(tmp_path):
     assert v["7"] != "supported"  # the nets overfit (gap 0.10), but dropout changes nothing
 
 
+def test_random_init_nets_stuck_at_chance_enter_the_claims_diverged_ones_do_not(tmp_path):
+    """A net that backprop leaves at chance is not selected (the report shows "failed"), but the
+    claims compare it with its measured error; a diverged one has none and drops out."""
+    results, paths = fake_run(tmp_path)
+    stuck = (results["pretraining"] == "none") & (results["depth"] == 3)
+    chance = results.assign(selected=~stuck, fail_reason=np.where(stuck, "chance", ""),
+                            test_error=np.where(stuck, 0.9, results["test_error"]))  # fmt: skip
+    # a second, also-at-chance candidate of each stuck net, ranked lower on validation
+    worse = chance[stuck].assign(member_id=lambda t: t["member_id"] + "b", test_error=0.95)
+    chance = pd.concat([chance.assign(valid_error=0.5), worse.assign(valid_error=0.6)])
+    table, comps = judge_claims(chance)
+    primary = comps[(comps["claim"] == "2") & (comps["role"] == "primary")]
+    assert len(primary) == 3 and (primary["outcome"] == "for").all()
+    pretrained = results[~stuck].query("depth == 3 and not dropout and pretraining != 'none'")
+    expected = 100 * (pretrained.groupby("pretraining")["test_error"].mean() - 0.9)
+    got = primary.set_index(primary["a"].str.split().str[0])["effect"]
+    assert np.allclose(got.loc[expected.index], expected)  # the first-ranked one (0.9, not 0.95)
+    diverged = chance.assign(diverged=np.where(chance["fail_reason"] == "chance", True, False))
+    table, comps = judge_claims(diverged)
+    assert comps[(comps["claim"] == "2") & (comps["role"] == "primary")].empty
+    assert verdicts(table)["2"] == NOT_TESTED
+
+
 def test_shallow_profile_has_no_primary_and_says_so(tmp_path):
     results, paths = fake_run(tmp_path, depths=(1, 2), train_error=0.5)
     table, comps = judge_claims(results, prediction_files=paths)

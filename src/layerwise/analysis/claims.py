@@ -86,12 +86,31 @@ def load_predictions(paths: Sequence[Path]) -> dict[tuple[str, str], np.ndarray]
     return out
 
 
+def claim_nets(results: pd.DataFrame) -> pd.DataFrame:
+    """The net of every (cell, seed) a claim compares: the selected one; where no candidate of a
+    (cell, seed) was selected because every one stayed at chance (``fail_reason`` "chance"), the
+    one validation ranks first among them, with its measured test error: a net that backprop
+    leaves at chance is what claims 1 and 2 are about, not a missing value. Diverged members and
+    members without a finite test error drop out."""
+    ok = ~results["diverged"].astype(bool) & np.isfinite(results["test_error"].astype(float))
+    chosen = results[ok & results["selected"].astype(bool)]
+    if "fail_reason" in results:
+        keys = [*CELL, "seed"]
+        done = set(map(tuple, chosen[keys].itertuples(index=False)))
+        chance = results[ok & results["fail_reason"].fillna("").astype(str).eq("chance")]
+        fresh = [tuple(k) not in done for k in chance[keys].itertuples(index=False)]
+        chance = chance.loc[np.array(fresh, dtype=bool)]
+        first = chance.sort_values("valid_error", kind="stable").groupby(keys, sort=False).head(1)
+        chosen = pd.concat([chosen, first])
+    return chosen.copy()
+
+
 class SelectedNets:
-    """The selected, finished net of every (cell, seed), with its predictions when stored."""
+    """The net of every (cell, seed) the claims compare (:func:`claim_nets`), with its
+    predictions when stored."""
 
     def __init__(self, results: pd.DataFrame, correct: dict | None = None):
-        sel = results[results["selected"].astype(bool) & ~results["diverged"].astype(bool)]
-        sel = sel[np.isfinite(sel["test_error"].astype(float))].copy()
+        sel = claim_nets(results)
         sel["depth"] = sel["depth"].astype(int)
         sel["dropout"] = sel["dropout"].astype(bool)
         self.table, self.correct = sel, correct or {}
