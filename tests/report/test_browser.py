@@ -27,6 +27,11 @@ def test_report_renders_in_chromium(browser, built_report, tmp_path):
         ".map(i => i.closest('figure').id);"
     )
     assert heatmaps == [f"fig-claim{c}_heatmap" for c in ("1", "2", "3", "4", "7")]
+    overflow = browser.execute_script(
+        "const t = document.getElementById('claims-table');"
+        "return [t.getBoundingClientRect().right, document.body.getBoundingClientRect().right];"
+    )
+    assert overflow[0] <= overflow[1] + 1, f"the claims table runs past the page: {overflow}"
     rows = browser.execute_script(
         "const n = {}; document.querySelectorAll('table.results').forEach(t => "
         "{ n[t.dataset.key] = (n[t.dataset.key] || 0) + t.tBodies[0].rows.length; }); return n;"
