@@ -15,6 +15,7 @@ from layerwise import layout
 from layerwise.analysis.claims import (
     CLAIMS_COLUMNS,
     COMPARISON_COLUMNS,
+    SelectedNets,
     Settings,
     judge_claims,
     load_predictions,
@@ -140,6 +141,34 @@ def test_random_init_nets_stuck_at_chance_enter_the_claims_diverged_ones_do_not(
     table, comps = judge_claims(diverged)
     assert comps[(comps["claim"] == "2") & (comps["role"] == "primary")].empty
     assert verdicts(table)["2"] == NOT_TESTED
+
+
+def test_the_test_images_sampling_error_floors_a_comparison(tmp_path):
+    """Paired (from predictions) or unpaired binomial (from n_test) sampling error of a difference
+    of error rates, per seed, is the floor of a comparison's standard error."""
+    results, paths = fake_run(tmp_path, depths=(3,))
+    nets = SelectedNets(results, load_predictions(paths))
+    cell = ("ds", 3, "ae", False), ("ds", 3, "none", False)
+    rows = nets.pairs(*cell)
+    variances = []
+    for ra, rb in rows:
+        ca = nets.correct[(ra["job_id"], ra["member_id"])]
+        cb = nets.correct[(rb["job_id"], rb["member_id"])]
+        d = (~ca).astype(float) - (~cb).astype(float)  # per image: A wrong minus B wrong
+        variances.append(d.var() / d.size)
+    assert nets.sampling_se(rows) == pytest.approx(100 * np.sqrt(np.mean(variances) / len(rows)))
+    unpaired = SelectedNets(results.assign(n_test=N_TEST))  # no predictions: binomial
+    p = [(float(a["test_error"]), float(b["test_error"])) for a, b in rows]
+    expected = 100 * np.sqrt(np.mean([a * (1 - a) / N_TEST + b * (1 - b) / N_TEST
+                                      for a, b in p]) / len(p))  # fmt: skip
+    assert unpaired.sampling_se(unpaired.pairs(*cell)) == pytest.approx(expected)
+    assert SelectedNets(results).sampling_se(rows) == 0.0  # neither recorded: no floor
+    # two seeds whose differences agree to the digit: the interval is not a point
+    same = results[results["seed"] <= 2].assign(test_error=lambda t: np.where(
+        t["pretraining"] == "none", 0.067, 0.040), n_test=10000)  # fmt: skip
+    comps = judge_claims(same)[1].set_index("label")
+    row = comps.loc["ds: ae d3 vs none d3"]
+    assert row["ci_low"] < row["effect"] < row["ci_high"] and row["outcome"] == "neither"
 
 
 def test_shallow_profile_has_no_primary_and_says_so(tmp_path):

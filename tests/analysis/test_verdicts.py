@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import t as student_t
 from scipy.stats import ttest_1samp
 
 from layerwise.analysis.verdicts import (
@@ -38,6 +39,21 @@ def test_seed_test_is_students_t_over_seeds():
     assert t.p_value == pytest.approx(ref.pvalue) and t.effect == pytest.approx(-1.0)
     low, high = t.interval()
     assert low < -1.0 < high and t.n_units == 5 and t.df == 4
+
+
+def test_seeds_that_agree_to_the_digit_are_not_proof_the_floor_holds():
+    """Two seeds with the same difference have sd 0; the floor (the test images' own sampling
+    error) keeps the t-test honest: p from t = effect / floor with 1 df, not 0."""
+    bare = seed_test("x", "x", PRIMARY, [-2.7, -2.7], direction="a_better")
+    floored = seed_test("x", "x", PRIMARY, [-2.7, -2.7], direction="a_better", min_se=0.22)
+    assert bare.p_value == 0.0  # what a sample sd of 0 alone says
+    assert floored.se == 0.22 and floored.p_value == pytest.approx(
+        2 * student_t.sf(2.7 / 0.22, 1))
+    assert floored.p_value > 0.05  # one degree of freedom: t = 12.3 is not enough
+    wide = seed_test("x", "x", PRIMARY, [-1.0, -3.0], direction="a_better", min_se=0.22)
+    assert wide.se == pytest.approx(1.0)  # a real spread above the floor is kept
+    with pytest.raises(ValueError, match="min_se"):
+        seed_test("x", "x", PRIMARY, [-1.0, -3.0], direction="a_better", min_se=-1.0)
 
 
 def test_one_seed_has_no_interval_and_no_power():

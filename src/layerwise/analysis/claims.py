@@ -11,6 +11,7 @@ row per comparison: the heat maps' input). Never imports torch, mlflow or report
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
@@ -125,6 +126,29 @@ class SelectedNets:
         return [(self.by[(*cell_a, s)], self.by[(*cell_b, s)]) for s in seeds
                 if (*cell_a, s) in self.by and (*cell_b, s) in self.by]  # fmt: skip
 
+    def sampling_se(self, rows: list[tuple[dict, dict]]) -> float:
+        """Standard error (pp) of the mean over seeds of err_A - err_B that the test images alone
+        bring: per seed, the paired variance of a difference of two error rates on the same n
+        images, ((b + c) - (b - c)^2 / n) / n^2 with b, c the images only A, only B gets wrong
+        (with the predictions), else the unpaired binomial one, p_A q_A / n_A + p_B q_B / n_B;
+        averaged over seeds, divided by the seeds. 0 where the test size is not recorded."""
+        variances = []
+        for ra, rb in rows:
+            ka, kb = (ra["job_id"], ra["member_id"]), (rb["job_id"], rb["member_id"])
+            if ka in self.correct and kb in self.correct:
+                ca, cb = self.correct[ka], self.correct[kb]
+                n, b, c = ca.size, int((~ca & cb).sum()), int((ca & ~cb).sum())
+                variances.append(((b + c) - (b - c) ** 2 / n) / n**2)
+                continue
+            pa, pb = float(ra["test_error"]), float(rb["test_error"])
+            na, nb = float(ra.get("n_test", np.nan)), float(rb.get("n_test", np.nan))
+            if not (na > 0 and nb > 0):
+                return 0.0
+            variances.append(pa * (1 - pa) / na + pb * (1 - pb) / nb)
+        if not variances:
+            return 0.0
+        return 100 * math.sqrt(sum(variances) / len(variances) / len(variances))
+
     def mcnemar(self, rows: list[tuple[dict, dict]], alpha: float) -> str:
         """The per-seed check: in how many seeds McNemar finds A and B apart on the test images."""
         keys = [((a["job_id"], a["member_id"]), (b["job_id"], b["member_id"])) for a, b in rows]
@@ -153,8 +177,10 @@ def _error_test(nets: SelectedNets, claim: Claim, a: tuple, b: tuple, primary: b
     label = f"{a[0]}: {_name(a)} vs {_name(b)}"
     keys = {"dataset": a[0], "depth": a[1], "dropout": a[3], "a": _name(a), "b": _name(b)}
     check = nets.mcnemar(rows, alpha) if own else ""  # McNemar checks test errors only
+    floor = nets.sampling_se(rows) if own else 0.0  # the test images' share of the spread
     return seed_test(label, condition if primary else label, role, values,
-                     direction=claim.direction, theta0=claim.theta0, keys=keys, check=check)
+                     direction=claim.direction, theta0=claim.theta0, keys=keys, check=check,
+                     min_se=floor)  # fmt: skip
 
 
 def _by_method(ds: str, method: str, several: bool) -> str:

@@ -132,14 +132,20 @@ def seed_test(
     theta0: float = 0.0,
     keys: dict | None = None,
     check: str = "",
+    min_se: float = 0.0,
 ) -> Test:
-    """A Test from one effect per independent unit: mean, sd / sqrt(n), n - 1 df."""
+    """A Test from one effect per independent unit: mean, sd / sqrt(n), n - 1 df. ``min_se``
+    floors the standard error at what measuring each unit's effect costs by itself (for test
+    errors, the test set's sampling error): a few seeds can agree by chance to the last digit, and
+    a sample sd of 0 is not proof."""
     _check_direction(direction)
     v = np.asarray(unit_effects, dtype=float)
     if v.ndim != 1 or v.size == 0 or not np.isfinite(v).all():
         raise ValueError(f"{label}: unit effects must be a non-empty 1-D array of finite numbers; "
                          f"got {v}")  # fmt: skip
-    se = float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("nan")
+    if not min_se >= 0:
+        raise ValueError(f"{label}: min_se must be >= 0; got {min_se}")
+    se = max(float(v.std(ddof=1) / np.sqrt(v.size)), min_se) if v.size > 1 else float("nan")
     return Test(label, condition, role, direction, float(theta0), float(v.mean()), se,
                 float(v.size - 1), tuple(float(x) for x in v), dict(keys or {}), check)  # fmt: skip
 
