@@ -87,6 +87,11 @@ def load_predictions(paths: Sequence[Path]) -> dict[tuple[str, str], np.ndarray]
     return out
 
 
+def _member(row: dict) -> tuple[str, str]:
+    """A net's key in the predictions (:func:`load_predictions`): (job_id, member_id)."""
+    return row["job_id"], row["member_id"]
+
+
 def claim_nets(results: pd.DataFrame) -> pd.DataFrame:
     """The net of every (cell, seed) a claim compares: the selected one; where no candidate of a
     (cell, seed) was selected because every one stayed at chance (``fail_reason`` "chance"), the
@@ -134,7 +139,7 @@ class SelectedNets:
         averaged over seeds, divided by the seeds. 0 where the test size is not recorded."""
         variances = []
         for ra, rb in rows:
-            ka, kb = (ra["job_id"], ra["member_id"]), (rb["job_id"], rb["member_id"])
+            ka, kb = _member(ra), _member(rb)
             if ka in self.correct and kb in self.correct:
                 ca, cb = self.correct[ka], self.correct[kb]
                 n, b, c = ca.size, int((~ca & cb).sum()), int((ca & ~cb).sum())
@@ -151,7 +156,7 @@ class SelectedNets:
 
     def mcnemar(self, rows: list[tuple[dict, dict]], alpha: float) -> str:
         """The per-seed check: in how many seeds McNemar finds A and B apart on the test images."""
-        keys = [((a["job_id"], a["member_id"]), (b["job_id"], b["member_id"])) for a, b in rows]
+        keys = [(_member(a), _member(b)) for a, b in rows]
         if not keys or not all(ka in self.correct and kb in self.correct for ka, kb in keys):
             return ""
         tests = [mcnemar_exact(self.correct[ka], self.correct[kb]) for ka, kb in keys]
