@@ -8,7 +8,9 @@ from scipy.stats import t as student_t
 
 from layerwise.report.reproduction_effects import (
     GAIN,
+    OURS_REACH,
     STEP,
+    _limits,
     effect_label,
     effects_figure,
     effects_table,
@@ -123,3 +125,21 @@ def test_the_fan_in_baseline_gives_again_the_effects_that_involve_no_pretraining
     figure = effects_figure(effects)
     assert figure is not None and "[fan-in]" in figure.caption
     assert "[fan-in]" not in effects_figure(effects_table(table, cells)).caption
+
+
+def test_the_axis_holds_every_point_and_ours_intervals_only_a_little_past_them():
+    """Points and published intervals from -1 to 3 (span 4): a narrow interval of ours fits whole;
+    a failed seed's interval of +-100 widens the axis by a quarter of the span, not by 100."""
+
+    def part(ours_hw):
+        return pd.DataFrame(dict(ours_pct=[-1.0, 2.0], ours_hw_pct=[0.2, ours_hw],
+                                 paper_pct=[1.0, 2.5], paper_hw_pct=[0.5, 0.5]))  # fmt: skip
+
+    lo, hi = _limits(part(0.3))
+    span = 3.0 - (-1.2)  # the narrow intervals of ours reach -1.2 and 2.3; published 3.0
+    assert (lo, hi) == pytest.approx((-1.2 - 0.05 * span, 3.0 + 0.05 * span))
+    lo, hi = _limits(part(100.0))
+    reach = OURS_REACH * 4.0
+    wide = 4.0 + 2 * reach
+    assert (lo, hi) == pytest.approx((-1.0 - reach - 0.05 * wide, 3.0 + reach + 0.05 * wide))
+    assert hi - lo < 10  # the +-100 interval is an arrow, not the axis

@@ -194,16 +194,21 @@ def _bar(ax, x, y, half, lim, style, filled: bool) -> None:
             markeredgecolor=style["color"])  # fmt: skip
 
 
+OURS_REACH = 0.25  # how far past the points and published intervals ours' intervals widen the axis
+
+
 def _limits(part: pd.DataFrame) -> tuple[float, float]:
-    """x limits: every point and published interval; ours' intervals only up to 3 x that span."""
+    """x limits: every point and published interval; ours' intervals only OURS_REACH x that span
+    further on each side (a seed that failed makes an interval of a hundred points: an arrow)."""
     values = np.r_[part["ours_pct"], part["paper_pct"] - part["paper_hw_pct"],
                    part["paper_pct"] + part["paper_hw_pct"], 0.0].astype(float)  # fmt: skip
     lo, hi = np.nanmin(values), np.nanmax(values)
     span = max(hi - lo, 0.5)
     ours_lo = np.nanmin((part["ours_pct"] - part["ours_hw_pct"]).astype(float).to_numpy())
     ours_hi = np.nanmax((part["ours_pct"] + part["ours_hw_pct"]).astype(float).to_numpy())
-    lo = max(min(lo, ours_lo), lo - span) if math.isfinite(ours_lo) else lo
-    hi = min(max(hi, ours_hi), hi + span) if math.isfinite(ours_hi) else hi
+    reach = OURS_REACH * span
+    lo = max(min(lo, ours_lo), lo - reach) if math.isfinite(ours_lo) else lo
+    hi = min(max(hi, ours_hi), hi + reach) if math.isfinite(ours_hi) else hi
     pad = 0.05 * (hi - lo)
     return lo - pad, hi + pad
 
