@@ -25,17 +25,31 @@ study: $(STAMP)
 	$(VENV)/bin/python -m layerwise.run_timing study
 
 # The reproduction of the published tables, one piece per data set (config/reproduce/*.yaml), each
-# in its own folder reproduce/<piece>/ (results/, reports/); then one table of every target cell.
+# in its own folder reproduce/<piece>/ (results/, reports/), and beside it <piece>-fan-in/, the
+# piece's nets without pretraining from the papers'-era init (config/reproduce/fan-in.yaml); then
+# one table of every target cell and the papers' effects. By default the reported runs: the frozen
+# held-out overlay (data seed 2031, seeds 11-13; docs/reproduction.md, "Held-out runs").
+# REPRODUCE_OVERLAY= REPRODUCE_LABEL=development: the development runs (data seed 2007, seeds 1-2);
+# FAN_IN=: no fan-in baselines.
 PIECES ?= rectangles rectangles-depth1 mnist-basic mnist-rot convex
+REPRODUCE_OVERLAY ?= config/reproduce/held-out.yaml
+REPRODUCE_LABEL ?= held-out
+FAN_IN ?= 1
+REPRODUCE_RUNS := $(foreach p,$(PIECES),$(p) $(if $(FAN_IN),$(p)-fan-in))
 reproduce: $(STAMP)
-	for p in $(PIECES); do \
+	mkdir -p reproduce
+	for run in $(REPRODUCE_RUNS); do \
+	  p=$${run%-fan-in}; fan_in=; \
+	  [ "$$run" = "$$p" ] || fan_in=$(CURDIR)/config/reproduce/fan-in.yaml; \
 	  start=$$(date +%s); \
-	  $(VENV)/bin/snakemake -s $(CURDIR)/Snakefile --cores all \
-	    --configfile $(CURDIR)/config/reproduce/$$p.yaml --directory reproduce/$$p || exit 1; \
-	  echo "$$p: $$(( $$(date +%s) - start )) s wall" | tee -a reproduce/wall_times.txt; \
-	  $(VENV)/bin/python -m layerwise.run_timing reproduce/$$p | tee -a reproduce/wall_times.txt; \
+	  $(VENV)/bin/snakemake -s $(CURDIR)/Snakefile --cores all --directory reproduce/$$run \
+	    --configfile $(CURDIR)/config/reproduce/$$p.yaml \
+	    $(addprefix $(CURDIR)/,$(REPRODUCE_OVERLAY)) $$fan_in || exit 1; \
+	  echo "$$run: $$(( $$(date +%s) - start )) s wall" | tee -a reproduce/wall_times.txt; \
+	  $(VENV)/bin/python -m layerwise.run_timing reproduce/$$run | tee -a reproduce/wall_times.txt; \
 	done
-	$(VENV)/bin/python -m layerwise.report.reproduction reproduce --out reproduce/reproduction.csv
+	$(VENV)/bin/python -m layerwise.report.reproduction reproduce --out reproduce/reproduction.csv \
+	  --label $(REPRODUCE_LABEL)
 
 smoke: $(STAMP)
 	$(VENV)/bin/snakemake --cores all --configfile config/smoke.yaml
