@@ -43,27 +43,28 @@ def make_reproduce(work, *variables: str) -> list[str]:
     return (work / "calls.log").read_text().splitlines()
 
 
-def _runs(calls: list[str]) -> dict[str, list[str]]:
-    """Each snakemake call's --directory -> the config files it was given, by file name."""
-    runs = {}
+def _runs(calls: list[str]) -> list[tuple[str, list[str]]]:
+    """Each snakemake call, in order: its --directory and the config files it was given, by name
+    (a list, so that a folder run twice would show)."""
+    runs = []
     for call in calls:
         if call.startswith("snakemake "):
             words = call.split()
             folder = words[words.index("--directory") + 1]
             configs = words[words.index("--configfile") + 1 :]
-            runs[folder] = [c.rsplit("/", 1)[-1] for c in configs if c.endswith(".yaml")]
+            runs.append((folder, [c.rsplit("/", 1)[-1] for c in configs if c.endswith(".yaml")]))
     return runs
 
 
 def test_by_default_the_held_out_runs_and_their_fan_in_baselines(fake_venv):
     calls = make_reproduce(fake_venv, "PIECES=rectangles-depth1 convex")
-    assert _runs(calls) == {
-        "reproduce/rectangles-depth1": ["rectangles-depth1.yaml", "held-out.yaml"],
-        "reproduce/rectangles-depth1-fan-in": ["rectangles-depth1.yaml", "held-out.yaml",
-                                               "fan-in.yaml"],
-        "reproduce/convex": ["convex.yaml", "held-out.yaml"],
-        "reproduce/convex-fan-in": ["convex.yaml", "held-out.yaml", "fan-in.yaml"],
-    }  # fmt: skip
+    assert _runs(calls) == [
+        ("reproduce/rectangles-depth1", ["rectangles-depth1.yaml", "held-out.yaml"]),
+        ("reproduce/rectangles-depth1-fan-in", ["rectangles-depth1.yaml", "held-out.yaml",
+                                                "fan-in.yaml"]),
+        ("reproduce/convex", ["convex.yaml", "held-out.yaml"]),
+        ("reproduce/convex-fan-in", ["convex.yaml", "held-out.yaml", "fan-in.yaml"]),
+    ]  # fmt: skip
     assert calls[-1].endswith("layerwise.report.reproduction reproduce "
                               "--out reproduce/reproduction.csv --label held-out")  # fmt: skip
     wall = (fake_venv / "reproduce" / "wall_times.txt").read_text()
@@ -73,5 +74,5 @@ def test_by_default_the_held_out_runs_and_their_fan_in_baselines(fake_venv):
 def test_the_development_runs_on_request(fake_venv):
     calls = make_reproduce(fake_venv, "PIECES=convex", "REPRODUCE_OVERLAY=", "FAN_IN=",
                            "REPRODUCE_LABEL=development")  # fmt: skip
-    assert _runs(calls) == {"reproduce/convex": ["convex.yaml"]}
+    assert _runs(calls) == [("reproduce/convex", ["convex.yaml"])]
     assert calls[-1].endswith("--label development")
